@@ -1,0 +1,119 @@
+"""Stored videos -> augmented, batched numpy clips for this host.
+
+Batches are a pure function of (seed, step): the element at global position i
+is shuffled record `perm_epoch(i)` with augmentation drawn from a generator
+keyed by i. Resuming at step s therefore only needs s, and every host computes
+the same global order and takes its own slice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import grain
+import numpy as np
+
+from input_pipeline import augment, decode, sampling
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipSpec:
+  num_frames: int = 16
+  frame_size: int = 112
+  channels: int = 3
+  train_sampling: str = "segment"  # uniform | segment | window
+  frame_stride: int = 2  # for window sampling
+  eval_clips: int = 1  # clips per video at evaluation; their logits are averaged
+  crop_scale: tuple[float, float] = (0.6, 1.0)
+  crop_aspect: tuple[float, float] = (0.75, 1.333)
+  flip: bool = False
+  brightness: float = 0.0
+  contrast: float = 0.0
+
+
+def _frames(record: dict, indices: np.ndarray) -> list[np.ndarray]:
+  """Decodes only the sampled frames (each stored frame is its own JPEG)."""
+  jpeg, offsets = record["jpeg"], record["offsets"]
+  cache: dict[int, np.ndarray] = {}
+  for i in np.unique(indices):
+    cache[int(i)] = decode.decode_jpeg(jpeg[offsets[i]:offsets[i + 1]])
+  return [cache[int(i)] for i in indices]
+
+
+def num_stored_frames(record: dict) -> int:
+  return len(record["offsets"]) - 1
+
+
+class TrainClip(grain.transforms.RandomMap):
+
+  def __init__(self, spec: ClipSpec):
+    self.spec = spec
+
+  def random_map(self, record: dict, rng: np.random.Generator) -> dict:
+    s = self.spec
+    idx = sampling.train_indices(num_stored_frames(record), s.num_frames, s.train_sampling, s.frame_stride, rng)
+    frames = _frames(record, idx)
+    box = augment.random_crop_box(*frames[0].shape[:2], s.crop_scale, s.crop_aspect, rng)
+    clip = augment.crop_resize(frames, box, s.frame_size)
+    if s.flip and rng.uniform() < 0.5:
+      clip = clip[:, :, ::-1]
+    clip = augment.photometric(clip, s.brightness, s.contrast, rng)
+    return {"video": augment.to_channels(np.ascontiguousarray(clip), s.channels),
+            "label": np.int32(record["label"])}
+
+
+class EvalClips(grain.transforms.Map):
+  """Deterministic clips x centre crop; 'video' is [eval_clips, T, H, W, C]."""
+
+  def __init__(self, spec: ClipSpec):
+    self.spec = spec
+
+  def map(self, item: tuple[dict, bool]) -> dict:
+    record, valid = item
+    s = self.spec
+    n = num_stored_frames(record)
+    idx = sampling.multi_clip(n, s.num_frames, s.eval_clips, s.frame_stride, s.train_sampling)
+    frames = _frames(record, idx.reshape(-1))
+    box = augment.center_crop_box(*frames[0].shape[:2])
+    clips = augment.to_channels(augment.crop_resize(frames, box, s.frame_size), s.channels)
+    return {"video": clips.reshape(s.eval_clips, s.num_frames, *clips.shape[1:]),
+            "label": np.int32(record["label"]), "mask": np.bool_(valid)}
+
+
+def train_batches(source, spec: ClipSpec, *, seed: int, global_batch: int, start_step: int = 0,
+                  process_index: int = 0, process_count: int = 1, threads: int = 4) -> Iterator[dict]:
+  """Endless iterator of this host's share of each global batch, from `start_step`."""
+  if global_batch % process_count:
+    raise ValueError(f"batch size {global_batch} is not divisible by the {process_count} processes")
+  local = global_batch // process_count
+  ds = grain.MapDataset.source(source).seed(seed).shuffle().repeat(None)
+  ds = ds[process_index::process_count].random_map(TrainClip(spec)).batch(local, drop_remainder=True)
+  return iter(ds[start_step:].to_iter_dataset(grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * threads)))
+
+
+class _Padded:
+  """This host's records, padded so that every host runs the same number of batches."""
+
+  def __init__(self, source, process_index: int, process_count: int, local_batch: int):
+    self.source = source
+    self.indices = list(range(process_index, len(source), process_count))
+    per_host = -(-len(source) // process_count)
+    self.length = -(-per_host // local_batch) * local_batch
+
+  def __len__(self) -> int:
+    return self.length
+
+  def __getitem__(self, i: int) -> tuple[dict, bool]:
+    if i < len(self.indices):
+      return self.source[self.indices[i]], True
+    return self.source[self.indices[0] if self.indices else 0], False
+
+
+def eval_batches(source, spec: ClipSpec, *, global_batch: int, process_index: int = 0, process_count: int = 1,
+                 threads: int = 4) -> Iterator[dict]:
+  """Every example exactly once (mask marks padding), in a fixed order."""
+  local = global_batch // process_count
+  ds = grain.MapDataset.source(_Padded(source, process_index, process_count, local))
+  ds = ds.map(EvalClips(spec)).batch(local, drop_remainder=True)
+  return iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * threads)))

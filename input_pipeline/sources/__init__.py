@@ -1,0 +1,52 @@
+"""Dataset sources: each turns `config.dataset` into a VideoListing of files + labels."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+
+import ml_collections
+
+from input_pipeline.sources import synthetic_motion, ucf101
+from input_pipeline.sources.listing import VideoListing
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+  list_videos: Callable[[ml_collections.ConfigDict, str], VideoListing]  # (config.dataset, data_dir)
+  needs_data_dir: bool  # False: the source can make its own data
+  flip_safe: bool  # False: a horizontal flip changes some labels
+
+
+def _synthetic(d: ml_collections.ConfigDict, root: str) -> VideoListing:
+  spec = synthetic_motion.GenerationSpec(num_groups=d.synthetic_groups, clips_per_group=d.synthetic_clips_per_group)
+  return synthetic_motion.list_synthetic_motion(root, d.split, spec, workers=d.decode_workers)
+
+
+SOURCES: dict[str, Source] = {
+    "synthetic_motion": Source(_synthetic, needs_data_dir=False, flip_safe=False),
+    "ucf101": Source(lambda d, root: ucf101.list_ucf101(root, d.split), needs_data_dir=True, flip_safe=True),
+}
+
+
+def cache_root() -> str:
+  return os.environ.get("VIDJAX_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "vidjax")
+
+
+def data_dir(d: ml_collections.ConfigDict) -> str:
+  if d.data_dir:
+    return os.path.abspath(os.path.expanduser(d.data_dir))
+  return os.path.join(cache_root(), d.name)
+
+
+def store_dir(d: ml_collections.ConfigDict) -> str:
+  if d.store_dir:
+    return os.path.abspath(os.path.expanduser(d.store_dir))
+  return os.path.join(cache_root(), "store")
+
+
+def list_videos(d: ml_collections.ConfigDict) -> VideoListing:
+  if d.name not in SOURCES:
+    raise ValueError(f"config.dataset.name={d.name!r} is not a dataset; choose one of {sorted(SOURCES)}")
+  return SOURCES[d.name].list_videos(d, data_dir(d))

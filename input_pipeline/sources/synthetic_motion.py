@@ -1,0 +1,244 @@
+"""A motion-only action dataset, generated on first use as real encoded videos.
+
+Every video shows four objects, one per motion family: horizontal travel,
+vertical travel, spin and size change. Exactly one of them moves steadily in
+one direction -- that object's family and direction is the class. The other
+three sweep back and forth over the same kind of range (a triangle wave,
+which spends equal time everywhere on its range, as a steady sweep does). So
+a single frame, or the temporal mean frame, has the same distribution for all
+classes; only the order of the frames tells them apart.
+
+Files are written in the UCF101 layout with official-format split lists, so the
+UCF101 parser reads them and the same loader serves real data.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import multiprocessing
+import os
+import shutil
+
+import cv2
+import numpy as np
+from absl import logging
+
+from input_pipeline.sources import ucf101
+from input_pipeline.sources.listing import VideoListing
+
+# (family, direction): x grows rightwards, y downwards (image coordinates), a
+# positive angle turns clockwise on screen, a positive scale grows the object.
+MOTIONS: dict[str, tuple[str, int]] = {
+    "GrowLarger": ("scale", +1),
+    "MoveDown": ("y", +1),
+    "MoveLeft": ("x", -1),
+    "MoveRight": ("x", +1),
+    "MoveUp": ("y", -1),
+    "ShrinkSmaller": ("scale", -1),
+    "SpinClockwise": ("angle", +1),
+    "SpinCounterClockwise": ("angle", -1),
+}
+CLASSES = tuple(sorted(MOTIONS))
+FAMILIES = ("x", "y", "angle", "scale")
+FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerationSpec:
+  """Everything that determines the generated files; stored beside them."""
+
+  seed: int = 0
+  num_groups: int = 20  # scenes; splits hold out whole groups, as UCF101 does
+  clips_per_group: int = 4  # per class and group
+  big_class: str = "MoveRight"  # this class gets `big_factor` times more clips
+  big_factor: int = 3
+  sizes: tuple[tuple[int, int], ...] = ((160, 120), (128, 96), (144, 108), (112, 112), (96, 128))
+  fps_choices: tuple[int, ...] = (15, 20, 24, 25, 30)
+  min_frames: int = 24
+  max_frames: int = 48
+  fourcc: str = "XVID"
+  version: int = FORMAT_VERSION
+
+
+def _tri(u: np.ndarray) -> np.ndarray:
+  """Triangle wave with period 1: 0 -> 1 -> 0."""
+  return 1.0 - np.abs(2.0 * (u % 1.0) - 1.0)
+
+
+def _group_style(seed: int, group: int) -> dict:
+  rng = np.random.default_rng([seed, 7919, group])
+  bg = rng.uniform(30, 225, size=3)
+  style = {
+      "bg": bg,
+      "bg_gradient": rng.uniform(-40, 40, size=(2, 3)),
+      "noise_seed": int(rng.integers(1 << 31)),
+      "colors": [],
+      "shapes": [],
+  }
+  for _ in FAMILIES:
+    while True:  # keep objects visibly different from the background, in grey too
+      c = rng.uniform(0, 255, size=3)
+      if abs(c.mean() - bg.mean()) > 60:
+        break
+    style["colors"].append(c)
+    n = int(rng.integers(3, 6))
+    ang = (np.arange(n) + rng.uniform(-0.2, 0.2, n)) * (2 * np.pi / n)
+    rad = rng.uniform(0.7, 1.0, n)
+    rad[0] = 1.35  # a clear tip makes the spin visible whatever the shape
+    style["shapes"].append(np.stack([rad * np.cos(ang), rad * np.sin(ang)], 1))
+  return style
+
+
+def _background(style: dict, w: int, h: int) -> np.ndarray:
+  yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+  img = style["bg"][None, None] + (xx / w)[..., None] * style["bg_gradient"][0] + (yy / h)[..., None] * style["bg_gradient"][1]
+  noise = np.random.default_rng(style["noise_seed"]).normal(0, 10, size=(h // 8 + 1, w // 8 + 1, 3))
+  img = img + cv2.resize(noise.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+  return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def render_video(seed: int, label: int, group: int, clip: int, spec: GenerationSpec) -> tuple[np.ndarray, int]:
+  """Returns (frames [T, H, W, 3] BGR uint8, fps) for one clip."""
+  family, direction = MOTIONS[CLASSES[label]]
+  style = _group_style(seed, group)
+  rng = np.random.default_rng([seed, label, group, clip])
+  w, h = spec.sizes[int(rng.integers(len(spec.sizes)))]
+  fps = int(spec.fps_choices[int(rng.integers(len(spec.fps_choices)))])
+  num_frames = int(rng.integers(spec.min_frames, spec.max_frames + 1))
+  side = min(w, h)  # objects live in the central square, so centre crops keep them
+  ox, oy = (w - side) / 2, (h - side) / 2
+  t = np.linspace(0.0, 1.0, num_frames)
+  quadrants = rng.permutation([(0.27, 0.27), (0.73, 0.27), (0.27, 0.73), (0.73, 0.73)])
+  objects = []
+  for k, fam in enumerate(FAMILIES):
+    cx, cy = quadrants[k] + rng.uniform(-0.03, 0.03, 2)
+    radius = np.full_like(t, rng.uniform(0.075, 0.1))
+    angle = np.full_like(t, rng.uniform(0, 2 * np.pi))
+    x, y = np.full_like(t, cx), np.full_like(t, cy)
+    if fam == family:
+      p = t if direction > 0 else 1.0 - t
+    else:
+      p = _tri(t + rng.uniform(0, 1))
+    if fam in ("x", "y"):
+      span = rng.uniform(0.18, 0.26)
+      travel = (p - 0.5) * span
+      if fam == "x":
+        x = cx + travel
+      else:
+        y = cy + travel
+    elif fam == "angle":
+      angle = angle[0] + p * np.deg2rad(rng.uniform(120, 200))
+    else:
+      r0 = rng.uniform(0.045, 0.06)
+      radius = r0 * (1.0 + p * rng.uniform(0.9, 1.4))
+    objects.append((fam, x, y, angle, radius))
+  order = rng.permutation(len(objects))
+  bg = _background(style, w, h)
+  frames = np.empty((num_frames, h, w, 3), np.uint8)
+  scale = 16  # cv2 fixed-point: 4 fractional bits give sub-pixel motion
+  for i in range(num_frames):
+    img = bg.copy()
+    for j in order:
+      fam, x, y, angle, radius = objects[j]
+      shape = style["shapes"][FAMILIES.index(fam)]
+      c, s = np.cos(angle[i]), np.sin(angle[i])
+      pts = shape @ np.array([[c, s], [-s, c]]) * radius[i] * side
+      pts = (pts + [ox + x[i] * side, oy + y[i] * side]) * scale
+      color = tuple(float(v) for v in style["colors"][FAMILIES.index(fam)])
+      cv2.fillPoly(img, [np.round(pts).astype(np.int32)], color, lineType=cv2.LINE_AA, shift=4)
+    frames[i] = img
+  return frames, fps
+
+
+def write_video(path: str, frames: np.ndarray, fps: float, fourcc: str = "XVID") -> None:
+  h, w = frames.shape[1:3]
+  writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), float(fps), (w, h))
+  if not writer.isOpened():
+    raise OSError(f"OpenCV cannot write {fourcc} video to {path!r}")
+  for f in frames:
+    writer.write(f)
+  writer.release()
+
+
+def _clip_names(spec: GenerationSpec) -> list[tuple[int, int, int, str]]:
+  items = []
+  for label, cls in enumerate(CLASSES):
+    n = spec.clips_per_group * (spec.big_factor if cls == spec.big_class else 1)
+    for g in range(1, spec.num_groups + 1):
+      for c in range(1, n + 1):
+        items.append((label, g, c, f"{cls}/v_{cls}_g{g:02d}_c{c:02d}.avi"))
+  return items
+
+
+def _render_and_write(args: tuple) -> None:
+  root, spec, label, group, clip, rel = args
+  frames, fps = render_video(spec.seed, label, group, clip, spec)
+  write_video(os.path.join(root, rel), frames, fps, spec.fourcc)
+
+
+def test_groups(split: int, num_groups: int) -> range:
+  block = max(1, num_groups // 4)
+  return range((split - 1) * block + 1, split * block + 1)
+
+
+def _write_split_lists(root: str, spec: GenerationSpec) -> None:
+  lists = os.path.join(root, ucf101.SPLITS_DIR)
+  os.makedirs(lists, exist_ok=True)
+  with open(os.path.join(lists, "classInd.txt"), "w") as f:
+    f.writelines(f"{i + 1} {c}\n" for i, c in enumerate(CLASSES))
+  clips = _clip_names(spec)
+  for split in (1, 2, 3):
+    held_out = set(test_groups(split, spec.num_groups))
+    with open(os.path.join(lists, f"trainlist0{split}.txt"), "w") as tr, open(
+        os.path.join(lists, f"testlist0{split}.txt"), "w") as te:
+      for label, g, _, rel in clips:
+        if g in held_out:
+          te.write(f"{rel}\n")
+        else:
+          tr.write(f"{rel} {label + 1}\n")
+
+
+def generate(root: str, spec: GenerationSpec = GenerationSpec(), workers: int = 0) -> None:
+  """Writes the dataset under `root` once; safe to interrupt and rerun."""
+  marker = os.path.join(root, "SPEC.json")
+  wanted = json.dumps(dataclasses.asdict(spec), sort_keys=True)
+  if os.path.exists(marker):
+    with open(marker) as f:
+      if f.read() == wanted:
+        return
+    raise FileExistsError(
+        f"{root!r} holds a synthetic_motion set generated with other settings ({marker}). "
+        "Delete the folder or point config.dataset.data_dir elsewhere.")
+  tmp = root.rstrip("/") + ".partial"
+  shutil.rmtree(tmp, ignore_errors=True)
+  clips = _clip_names(spec)
+  for cls in CLASSES:
+    os.makedirs(os.path.join(tmp, cls), exist_ok=True)
+  logging.info("Generating synthetic_motion (%d videos) into %s", len(clips), root)
+  jobs = [(tmp, spec, label, g, c, rel) for label, g, c, rel in clips]
+  workers = workers or min(8, os.cpu_count() or 1)
+  from tqdm.auto import tqdm
+
+  bar = tqdm(total=len(jobs), desc="synthetic_motion: writing videos", unit="video")
+  if workers > 1:
+    ctx = multiprocessing.get_context("spawn")  # JAX may be running: never fork it
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+      for _ in pool.map(_render_and_write, jobs, chunksize=8):
+        bar.update()
+  else:
+    for job in jobs:
+      _render_and_write(job)
+      bar.update()
+  bar.close()
+  _write_split_lists(tmp, spec)
+  with open(os.path.join(tmp, "SPEC.json"), "w") as f:
+    f.write(wanted)
+  os.makedirs(os.path.dirname(os.path.abspath(root)), exist_ok=True)
+  os.replace(tmp, root)
+
+
+def list_synthetic_motion(root: str, split: int, spec: GenerationSpec = GenerationSpec(), workers: int = 0) -> VideoListing:
+  generate(root, spec, workers)
+  return ucf101.list_ucf101(root, split, name="synthetic_motion")

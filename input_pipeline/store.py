@@ -1,0 +1,176 @@
+"""Decode once: a tfds builder turns a listing of video files into a compact store.
+
+Each example holds the video's frames as concatenated JPEG bytes plus offsets, so
+readers decode only the frames a clip samples. Stored as array_record, read back
+with random access (`as_data_source`), no TensorFlow at read time.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+
+import numpy as np
+import tensorflow_datasets as tfds
+from absl import logging
+
+from input_pipeline import decode
+from input_pipeline.sources.listing import VideoListing, VideoRecord
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreSpec:
+  short_side: int = 128  # frames are resized so their short side is this
+  fps: float = 0.0  # 0 keeps the source frame rate
+  max_frames: int = 0  # 0 keeps every (resampled) frame
+  min_frames: int = 16  # shorter videos are skipped and reported
+  jpeg_quality: int = 90
+  workers: int = 0  # decoding processes; 0 = one per CPU core
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredDataset:
+  """An opened store: random-access splits plus what the trainer needs to know."""
+
+  name: str
+  classes: tuple[str, ...]
+  sources: dict[str, object]  # split -> tfds data source (len + getitem)
+  class_counts: dict[str, list[int]]
+  skipped: dict[str, list[dict]]
+  path: str
+
+  @property
+  def num_classes(self) -> int:
+    return len(self.classes)
+
+
+def _encode_example(args: tuple[str, int, StoreSpec]) -> tuple[str, dict | None, str]:
+  """Worker: decode one file -> (path, example or None, reason if skipped)."""
+  path, label, spec = args
+  try:
+    video = decode.read_video(path, short_side=spec.short_side, fps=spec.fps, max_frames=spec.max_frames)
+  except decode.VideoDecodeError as e:
+    return path, None, str(e)
+  except Exception as e:  # noqa: BLE001 -- one broken file must never end a build
+    return path, None, f"{path}: {type(e).__name__}: {e}"
+  n = len(video.frames)
+  if n < spec.min_frames:
+    return path, None, f"{path}: {n} frames after resampling, fewer than the {spec.min_frames} a clip needs"
+  blobs = [decode.encode_jpeg(f, spec.jpeg_quality) for f in video.frames]
+  offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
+  stored_fps = spec.fps if spec.fps > 0 else video.source_fps
+  return path, {
+      "jpeg": np.frombuffer(b"".join(blobs), np.uint8),
+      "offsets": offsets,
+      "label": label,
+      "path": path,
+      "stored_fps": np.float32(stored_fps),
+      "source_fps": np.float32(video.source_fps),
+      "source_frames": np.int32(video.source_frames),
+      "width": np.int32(video.width),
+      "height": np.int32(video.height),
+      "duration_s": np.float32(video.duration_s),
+  }, ""
+
+
+class VideoStore(tfds.core.GeneratorBasedBuilder):
+  """One builder config per (listing, store settings); see `open_store`."""
+
+  VERSION = tfds.core.Version("1.0.0")
+
+  def __init__(self, *, listing: VideoListing, spec: StoreSpec, config_name: str, **kwargs):
+    self._listing = listing
+    self._spec = spec
+    super().__init__(config=tfds.core.BuilderConfig(name=config_name), file_format="array_record", **kwargs)
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    return tfds.core.DatasetInfo(
+        builder=self,
+        description=f"{self._listing.name} frames stored as JPEG by vidjax",
+        features=tfds.features.FeaturesDict({
+            "jpeg": tfds.features.Tensor(shape=(None,), dtype=np.uint8),
+            "offsets": tfds.features.Tensor(shape=(None,), dtype=np.int64),
+            "label": tfds.features.ClassLabel(names=list(self._listing.classes)),
+            "path": tfds.features.Text(),
+            "stored_fps": tfds.features.Scalar(dtype=np.float32),
+            "source_fps": tfds.features.Scalar(dtype=np.float32),
+            "source_frames": tfds.features.Scalar(dtype=np.int32),
+            "width": tfds.features.Scalar(dtype=np.int32),
+            "height": tfds.features.Scalar(dtype=np.int32),
+            "duration_s": tfds.features.Scalar(dtype=np.float32),
+        }),
+        metadata=tfds.core.MetadataDict(),
+    )
+
+  def _split_generators(self, dl_manager):
+    del dl_manager  # the files are local: nothing is ever downloaded
+    return {split: self._generate_examples(split, records) for split, records in self._listing.splits.items()}
+
+  def _generate_examples(self, split: str, records: tuple[VideoRecord, ...]):
+    jobs = [(r.path, r.label, self._spec) for r in records]
+    workers = self._spec.workers or os.cpu_count() or 1
+    counts = [0] * self._listing.num_classes
+    skipped = []
+    if workers > 1 and len(jobs) > 8:
+      ctx = multiprocessing.get_context("spawn")  # never fork a process that runs JAX
+      pool = concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx)
+      results = pool.map(_encode_example, jobs, chunksize=4)
+    else:
+      pool, results = None, map(_encode_example, jobs)
+    try:
+      for i, (path, example, reason) in enumerate(results):
+        if example is None:
+          logging.warning("Skipping unreadable video (%s split): %s", split, reason)
+          skipped.append({"path": path, "reason": reason})
+          continue
+        counts[example["label"]] += 1
+        yield i, example
+    finally:
+      if pool is not None:
+        pool.shutdown(cancel_futures=True)
+    self.info.metadata[f"{split}_class_counts"] = counts
+    self.info.metadata[f"{split}_skipped"] = skipped
+
+
+def _config_name(listing: VideoListing, spec: StoreSpec) -> str:
+  key = json.dumps({
+      "root": os.path.abspath(listing.root),
+      "splits": {s: [(r.path, r.label) for r in rs] for s, rs in sorted(listing.splits.items())},
+      "spec": {k: v for k, v in dataclasses.asdict(spec).items() if k != "workers"},
+  }, sort_keys=True)
+  return f"{listing.name}_{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def open_store(listing: VideoListing, spec: StoreSpec, store_dir: str, *, build: bool = True) -> StoredDataset:
+  """Builds the store on first use (idempotent: an interrupted build restarts), then opens it."""
+  for split, recs in listing.splits.items():
+    if not recs:
+      raise ValueError(f"{listing.name}: the {split} split lists no videos (root {listing.root!r})")
+  builder = VideoStore(listing=listing, spec=spec, config_name=_config_name(listing, spec), data_dir=store_dir)
+  if build:
+    builder.download_and_prepare()
+  elif not builder.is_prepared():
+    raise FileNotFoundError(f"No store at {builder.data_dir}: it is built by process 0; did it fail?")
+  meta = builder.info.metadata
+  skipped = {s: list(meta.get(f"{s}_skipped", [])) for s in listing.splits}
+  for split, items in skipped.items():
+    if items:
+      logging.warning("%s/%s: %d of %d videos were skipped as unreadable; list in %s/metadata.json",
+                      listing.name, split, len(items), len(listing.splits[split]), builder.data_dir)
+  sources = {}
+  for split in listing.splits:
+    if builder.info.splits[split].num_examples == 0:
+      raise ValueError(f"{listing.name}: no video of the {split} split could be decoded; see {builder.data_dir}/metadata.json")
+    sources[split] = builder.as_data_source(split)
+  return StoredDataset(
+      name=listing.name,
+      classes=listing.classes,
+      sources=sources,
+      class_counts={s: list(meta[f"{s}_class_counts"]) for s in listing.splits},
+      skipped=skipped,
+      path=str(builder.data_dir),
+  )

@@ -1,0 +1,36 @@
+"""vidjax command line: parse flags, pick the mode, call the library.
+
+  python main.py --config=configs/csn.py --workdir=runs/csn            # train (resumes), then evaluate
+  python main.py --config=configs/csn.py --workdir=runs/csn --mode=eval  # evaluate the latest checkpoint
+"""
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/csn.py.", lock_config=True)
+flags.DEFINE_string("workdir", None, "Directory for checkpoints, TensorBoard logs and reports.")
+flags.DEFINE_enum("mode", "train", ["train", "eval"], "train: train (resuming) then evaluate; eval: evaluate only.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _quiet_libraries(record) -> bool:
+  """Keeps orbax's per-save INFO lines out of the run log; warnings still show."""
+  return record.levelno > logging.converter.STANDARD_INFO or "/orbax/" not in record.pathname
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  logging.set_verbosity(logging.INFO)
+  logging.get_absl_handler().addFilter(_quiet_libraries)
+  from vidjax import evaluate, train  # after flag parsing: `--help` stays fast
+
+  if FLAGS.mode == "train":
+    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  else:
+    evaluate.evaluate_checkpoint(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,134 @@
+"""The config schema every experiment starts from, and the checks run before any work.
+
+Configs are locked: a misspelt `--config.x.y` override fails at parse time, and
+ml_collections refuses a value of the wrong type. `validate` then checks
+choices, ranges and paths, naming the setting and what would be valid.
+"""
+
+from __future__ import annotations
+
+import os
+
+import ml_collections
+
+from input_pipeline import sampling
+from input_pipeline.sources import SOURCES
+from vidjax.models import check_model_config
+
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("cosine", "constant")
+CLASS_WEIGHTS = ("balanced", "none")
+
+
+def base_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+
+  c.dataset = ml_collections.ConfigDict()
+  c.dataset.name = "synthetic_motion"
+  c.dataset.data_dir = ""  # '' = $VIDJAX_DATA_DIR or ~/.cache/vidjax/<name> (synthetic sets are generated there)
+  c.dataset.store_dir = ""  # '' = $VIDJAX_STORE_DIR or ~/.cache/vidjax/store: decoded frames, built once
+  c.dataset.split = 1  # official split 1..3
+  c.dataset.train_split = "train"
+  c.dataset.eval_split = "test"
+  c.dataset.store_short_side = 128
+  c.dataset.store_fps = 0.0  # 0 keeps the source rate
+  c.dataset.store_max_frames = 0
+  c.dataset.decode_workers = 0  # 0 = one per CPU core
+  c.dataset.synthetic_groups = 20  # synthetic_motion only: scenes (4 held out per split)
+  c.dataset.synthetic_clips_per_group = 4
+
+  c.input = ml_collections.ConfigDict()
+  c.input.num_frames = 16
+  c.input.frame_size = 112
+  c.input.channels = 3
+  c.input.train_sampling = "segment"
+  c.input.frame_stride = 2
+  c.input.eval_clips = 1
+  c.input.crop_scale = (0.6, 1.0)
+  c.input.crop_aspect = (0.75, 1.333)
+  c.input.flip = True
+  c.input.brightness = 0.0
+  c.input.contrast = 0.0
+  c.input.mean = 0.45  # applied on device, after uint8 -> float
+  c.input.std = 0.225
+  c.input.loader_threads = 4
+
+  c.model = ml_collections.ConfigDict()
+  c.model.name = "csn"
+
+  c.train = ml_collections.ConfigDict()
+  c.train.batch_size = 32  # global, over all devices and hosts
+  c.train.num_steps = 1000
+  c.train.optimizer = "adamw"
+  c.train.learning_rate = 1e-3
+  c.train.warmup_steps = 0
+  c.train.schedule = "cosine"
+  c.train.weight_decay = 1e-4
+  c.train.momentum = 0.9  # sgd only
+  c.train.grad_clip_norm = 0.0  # 0 = off
+  c.train.label_smoothing = 0.0
+  c.train.class_weights = "balanced"
+
+  c.eval_batch_size = 32
+  c.log_every_steps = 50
+  c.eval_every_steps = 0  # 0 = only at the end
+  c.checkpoint_every_steps = 200
+  c.max_checkpoints_to_keep = 3
+  return c
+
+
+def _fail(setting: str, value, expected: str) -> None:
+  raise ValueError(f"config.{setting}={value!r} is invalid: {expected}")
+
+
+def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count: int = 1) -> None:
+  """Raises ValueError naming the first bad setting. Cheap: touches no data."""
+  if c.dataset.name not in SOURCES:
+    _fail("dataset.name", c.dataset.name, f"choose one of {sorted(SOURCES)}")
+  source = SOURCES[c.dataset.name]
+  if source.needs_data_dir:
+    if not c.dataset.data_dir:
+      _fail("dataset.data_dir", c.dataset.data_dir, f"{c.dataset.name} is read from disk; set it to the dataset root")
+    if not os.path.isdir(c.dataset.data_dir):
+      _fail("dataset.data_dir", c.dataset.data_dir, "no such directory")
+  if c.dataset.split not in (1, 2, 3):
+    _fail("dataset.split", c.dataset.split, "official splits are 1, 2 or 3")
+  check_model_config(c.model)
+  for key in ("num_frames", "frame_size", "eval_clips", "frame_stride", "loader_threads"):
+    if c.input[key] < 1:
+      _fail(f"input.{key}", c.input[key], "must be >= 1")
+  if c.input.channels not in (1, 3):
+    _fail("input.channels", c.input.channels, "1 (grey) or 3 (RGB)")
+  if c.input.train_sampling not in sampling.SAMPLINGS:
+    _fail("input.train_sampling", c.input.train_sampling, f"choose one of {sampling.SAMPLINGS}")
+  lo, hi = c.input.crop_scale
+  if not 0 < lo <= hi <= 1:
+    _fail("input.crop_scale", c.input.crop_scale, "need 0 < min <= max <= 1")
+  if c.input.flip and not source.flip_safe:
+    _fail("input.flip", c.input.flip, f"{c.dataset.name} has left/right classes that a flip would swap; set False")
+  if c.input.std <= 0:
+    _fail("input.std", c.input.std, "must be > 0")
+  t = c.train
+  if t.optimizer not in OPTIMIZERS:
+    _fail("train.optimizer", t.optimizer, f"choose one of {OPTIMIZERS}")
+  if t.schedule not in SCHEDULES:
+    _fail("train.schedule", t.schedule, f"choose one of {SCHEDULES}")
+  if t.class_weights not in CLASS_WEIGHTS:
+    _fail("train.class_weights", t.class_weights, f"choose one of {CLASS_WEIGHTS}")
+  if t.num_steps < 1:
+    _fail("train.num_steps", t.num_steps, "must be >= 1")
+  if not 0 <= t.warmup_steps < t.num_steps:
+    _fail("train.warmup_steps", t.warmup_steps, f"must be in [0, train.num_steps={t.num_steps})")
+  if t.learning_rate <= 0:
+    _fail("train.learning_rate", t.learning_rate, "must be > 0")
+  if not 0 <= t.label_smoothing < 1:
+    _fail("train.label_smoothing", t.label_smoothing, "must be in [0, 1)")
+  for key, bs in (("train.batch_size", t.batch_size), ("eval_batch_size", c.eval_batch_size)):
+    if bs < 1 or bs % device_count or bs % process_count:
+      _fail(key, bs, f"must be a positive multiple of the device count ({device_count})")
+  for key in ("log_every_steps", "checkpoint_every_steps", "max_checkpoints_to_keep"):
+    if c[key] < 1:
+      _fail(key, c[key], "must be >= 1")
+  if c.eval_every_steps < 0:
+    _fail("eval_every_steps", c.eval_every_steps, "must be >= 0 (0 = only at the end)")

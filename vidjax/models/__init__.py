@@ -1,0 +1,37 @@
+"""Model registry: configs name a model; this is the only place that builds one."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import flax.linen as nn
+import ml_collections
+
+from vidjax.models.csn import CSN
+from vidjax.models.mean_frame import MeanFrameCNN
+
+MODELS: dict[str, type[nn.Module]] = {
+    "csn": CSN,
+    "mean_frame": MeanFrameCNN,
+}
+
+
+def model_fields(name: str) -> set[str]:
+  cls = MODELS[name]
+  return {f.name for f in dataclasses.fields(cls) if f.init and f.name not in ("parent", "name", "num_classes")}
+
+
+def check_model_config(cfg: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming the setting when `config.model` cannot build a model."""
+  if cfg.name not in MODELS:
+    raise ValueError(f"config.model.name={cfg.name!r} is not a model; choose one of {sorted(MODELS)}")
+  unknown = set(cfg.keys()) - {"name"} - model_fields(cfg.name)
+  if unknown:
+    raise ValueError(f"config.model has settings {sorted(unknown)} that model {cfg.name!r} does not take; "
+                     f"it takes {sorted(model_fields(cfg.name))}")
+
+
+def build_model(cfg: ml_collections.ConfigDict, num_classes: int) -> nn.Module:
+  check_model_config(cfg)
+  kwargs = {k: v for k, v in cfg.items() if k != "name"}
+  return MODELS[cfg.name](num_classes=num_classes, **kwargs)

@@ -1,0 +1,82 @@
+"""Channel-separated networks (Tran et al., ICCV 2019, "Video Classification with
+Channel-Separated Convolutional Networks").
+
+ir-CSN: the bottleneck's 3x3x3 conv becomes a depthwise 3x3x3 conv (no channel
+interaction inside it). ip-CSN keeps interaction with an extra 1x1x1 conv
+before the depthwise one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from vidjax.models.layers import Conv3D, DepthwiseConv3D, Pointwise
+
+VARIANTS = ("ir", "ip")
+
+
+class CSNBlock(nn.Module):
+  features: int  # output channels
+  mid: int  # bottleneck channels
+  strides: Sequence[int]
+  variant: str = "ir"
+  conv_impl: str = "auto"
+  dtype: jnp.dtype | None = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+    norm = partial(nn.BatchNorm, use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype)
+    y = nn.relu(norm(name="bn1")(Pointwise(self.mid, dtype=self.dtype, name="conv1")(x)))
+    if self.variant == "ip":
+      y = Pointwise(self.mid, dtype=self.dtype, name="conv2_pw")(y)
+    y = DepthwiseConv3D((3, 3, 3), self.strides, impl=self.conv_impl, dtype=self.dtype, name="conv2_dw")(y)
+    y = nn.relu(norm(name="bn2")(y))
+    y = Pointwise(self.features, dtype=self.dtype, name="conv3")(y)
+    # Zero-init the last BN scale: each block starts as the identity, which keeps
+    # deep stacks stable from the first step (Goyal et al. 2017).
+    y = norm(name="bn3", scale_init=nn.initializers.zeros)(y)
+    if x.shape[-1] != self.features or tuple(self.strides) != (1, 1, 1):
+      x = norm(name="bn_proj")(Pointwise(self.features, self.strides, dtype=self.dtype, name="proj")(x))
+    return nn.relu(x + y)
+
+
+class CSN(nn.Module):
+  """Stem conv -> stages of CSN bottleneck blocks -> global average pool -> linear."""
+
+  num_classes: int
+  stem_features: int = 64
+  stem_kernel: Sequence[int] = (3, 7, 7)
+  stem_strides: Sequence[int] = (1, 2, 2)
+  stem_pool: bool = True  # 1x3x3 max pool, stride (1,2,2), as in ResNets
+  stage_features: Sequence[int] = (256, 512, 1024, 2048)
+  stage_blocks: Sequence[int] = (3, 4, 6, 3)
+  stage_strides: Sequence[Sequence[int]] = ((1, 1, 1), (2, 2, 2), (2, 2, 2), (2, 2, 2))
+  expansion: int = 4  # block output / bottleneck channels
+  variant: str = "ir"
+  dropout: float = 0.0
+  conv_impl: str = "auto"
+  dtype: jnp.dtype | None = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    if self.variant not in VARIANTS:
+      raise ValueError(f"CSN variant must be one of {VARIANTS}, got {self.variant!r}")
+    x = Conv3D(self.stem_features, self.stem_kernel, self.stem_strides, impl=self.conv_impl, dtype=self.dtype,
+               name="stem_conv")(x)
+    x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype,
+                             name="stem_bn")(x))
+    if self.stem_pool:
+      x = nn.max_pool(x, (1, 3, 3), (1, 2, 2), padding=((0, 0), (1, 1), (1, 1)))
+    for s, (features, blocks) in enumerate(zip(self.stage_features, self.stage_blocks, strict=True)):
+      for b in range(blocks):
+        strides = self.stage_strides[s] if b == 0 else (1, 1, 1)
+        x = CSNBlock(features, max(1, features // self.expansion), strides, self.variant, self.conv_impl,
+                     self.dtype, name=f"stage{s + 1}_block{b + 1}")(x, train)
+    x = x.mean(axis=(1, 2, 3))
+    x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    return nn.Dense(self.num_classes, dtype=jnp.float32, name="head")(x.astype(jnp.float32))

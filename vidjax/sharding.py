@@ -1,0 +1,41 @@
+"""One data-parallel mesh over every device of every process."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterator
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+DATA_AXIS = "data"
+
+
+def make_mesh() -> Mesh:
+  return Mesh(np.asarray(jax.devices()), (DATA_AXIS,))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, PartitionSpec())
+
+
+def data_sharded(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, PartitionSpec(DATA_AXIS))
+
+
+def to_global(batch: dict, mesh: Mesh) -> dict:
+  """This host's numpy batch -> global arrays sharded along the batch axis."""
+  sharding = data_sharded(mesh)
+  return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), batch)
+
+
+def prefetch_to_devices(batches: Iterator[dict], mesh: Mesh, size: int = 2) -> Iterator[dict]:
+  """Keeps `size` batches in flight so host->device copies overlap compute."""
+  queue: collections.deque = collections.deque()
+  for batch in batches:
+    queue.append(to_global(batch, mesh))
+    if len(queue) > size:
+      yield queue.popleft()
+  while queue:
+    yield queue.popleft()
