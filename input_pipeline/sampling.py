@@ -16,9 +16,9 @@ def uniform(n: int, k: int) -> np.ndarray:
 
 def segment(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
   """One random frame in each of k equal segments (TSN): covers the whole video."""
-  edges = np.arange(k + 1) * n / k
-  idx = np.floor(edges[:-1] + rng.uniform(0, 1, k) * (edges[1:] - edges[:-1]))
-  return idx.astype(np.int64).clip(0, n - 1)
+  start = np.arange(k) * n // k  # segment i owns frames [start_i, start_{i+1})
+  width = np.maximum(np.append(start[1:], n) - start, 1)
+  return np.minimum(start + np.floor(rng.uniform(0, 1, k) * width).astype(np.int64), n - 1)
 
 
 def window(n: int, k: int, stride: int, rng: np.random.Generator | None) -> np.ndarray:

@@ -132,6 +132,9 @@ class VideoStore(tfds.core.GeneratorBasedBuilder):
     finally:
       if pool is not None:
         pool.shutdown(cancel_futures=True)
+    if not sum(counts):
+      raise ValueError(f"{self._listing.name}: no video of the {split} split could be decoded "
+                       f"({len(skipped)} skipped; first: {skipped[0]['reason'] if skipped else 'none listed'})")
     self.info.metadata[f"{split}_class_counts"] = counts
     self.info.metadata[f"{split}_skipped"] = skipped
 

@@ -42,7 +42,9 @@ MOTIONS: dict[str, tuple[str, int]] = {
 }
 CLASSES = tuple(sorted(MOTIONS))
 FAMILIES = ("x", "y", "angle", "scale")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Settings a config can ask for; an existing set is reused when these match.
+CONFIGURED = ("seed", "num_groups", "clips_per_group", "version")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,17 +72,18 @@ def _tri(u: np.ndarray) -> np.ndarray:
 def _group_style(seed: int, group: int) -> dict:
   rng = np.random.default_rng([seed, 7919, group])
   bg = rng.uniform(30, 225, size=3)
+  luma = np.array([0.114, 0.587, 0.299])  # BGR weights of OpenCV's grey conversion
   style = {
       "bg": bg,
-      "bg_gradient": rng.uniform(-40, 40, size=(2, 3)),
+      "bg_gradient": rng.uniform(-25, 25, size=(2, 3)),
       "noise_seed": int(rng.integers(1 << 31)),
       "colors": [],
       "shapes": [],
   }
   for _ in FAMILIES:
-    while True:  # keep objects visibly different from the background, in grey too
+    while True:  # every object must stand out from the background, in colour and in grey
       c = rng.uniform(0, 255, size=3)
-      if abs(c.mean() - bg.mean()) > 60:
+      if abs((c - bg) @ luma) > 70 and abs(c.mean() - bg.mean()) > 50:
         break
     style["colors"].append(c)
     n = int(rng.integers(3, 6))
@@ -114,7 +117,7 @@ def render_video(seed: int, label: int, group: int, clip: int, spec: GenerationS
   objects = []
   for k, fam in enumerate(FAMILIES):
     cx, cy = quadrants[k] + rng.uniform(-0.03, 0.03, 2)
-    radius = np.full_like(t, rng.uniform(0.075, 0.1))
+    radius = np.full_like(t, rng.uniform(0.09, 0.12))
     angle = np.full_like(t, rng.uniform(0, 2 * np.pi))
     x, y = np.full_like(t, cx), np.full_like(t, cy)
     if fam == family:
@@ -122,17 +125,17 @@ def render_video(seed: int, label: int, group: int, clip: int, spec: GenerationS
     else:
       p = _tri(t + rng.uniform(0, 1))
     if fam in ("x", "y"):
-      span = rng.uniform(0.18, 0.26)
+      span = rng.uniform(0.30, 0.40)
       travel = (p - 0.5) * span
       if fam == "x":
         x = cx + travel
       else:
         y = cy + travel
     elif fam == "angle":
-      angle = angle[0] + p * np.deg2rad(rng.uniform(120, 200))
+      angle = angle[0] + p * np.deg2rad(rng.uniform(180, 270))
     else:
-      r0 = rng.uniform(0.045, 0.06)
-      radius = r0 * (1.0 + p * rng.uniform(0.9, 1.4))
+      r0 = rng.uniform(0.05, 0.06)
+      radius = r0 * (1.0 + p * rng.uniform(1.6, 2.2))
     objects.append((fam, x, y, angle, radius))
   order = rng.permutation(len(objects))
   bg = _background(style, w, h)
@@ -206,11 +209,13 @@ def generate(root: str, spec: GenerationSpec = GenerationSpec(), workers: int = 
   wanted = json.dumps(dataclasses.asdict(spec), sort_keys=True)
   if os.path.exists(marker):
     with open(marker) as f:
-      if f.read() == wanted:
-        return
-    raise FileExistsError(
-        f"{root!r} holds a synthetic_motion set generated with other settings ({marker}). "
-        "Delete the folder or point config.dataset.data_dir elsewhere.")
+      found = json.load(f)
+    clash = {k: (found.get(k), getattr(spec, k)) for k in CONFIGURED if found.get(k) != getattr(spec, k)}
+    if clash:
+      raise FileExistsError(
+          f"{root!r} holds a synthetic_motion set generated with other settings {clash} (found, wanted); "
+          f"see {marker}. Delete the folder or point config.dataset.data_dir elsewhere.")
+    return
   tmp = root.rstrip("/") + ".partial"
   shutil.rmtree(tmp, ignore_errors=True)
   clips = _clip_names(spec)

@@ -1,0 +1,53 @@
+"""Shared fixtures. Every test process sees 8 CPU devices, as a multi-GPU user does."""
+
+import os
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pathlib  # noqa: E402
+
+import pytest  # noqa: E402
+
+from input_pipeline.sources import synthetic_motion  # noqa: E402
+
+TINY = synthetic_motion.GenerationSpec(num_groups=4, clips_per_group=2, sizes=((64, 48), (48, 64), (56, 56)),
+                                       min_frames=18, max_frames=24)
+
+
+@pytest.fixture(scope="session")
+def tiny_motion_root(tmp_path_factory) -> str:
+  """A small synthetic_motion set (80 videos), written once per test session."""
+  root = str(tmp_path_factory.mktemp("data") / "synthetic_motion")
+  synthetic_motion.generate(root, TINY, workers=1)
+  return root
+
+
+@pytest.fixture
+def tiny_config(tiny_motion_root, tmp_path):
+  """configs/csn.py shrunk to seconds: tiny data, 8 frames of 32x32, a few steps."""
+  from configs.csn import get_config
+
+  c = get_config()
+  c.dataset.data_dir = tiny_motion_root
+  c.dataset.store_dir = str(tmp_path / "store")
+  c.dataset.synthetic_groups = TINY.num_groups
+  c.dataset.synthetic_clips_per_group = TINY.clips_per_group
+  c.dataset.store_short_side = 36
+  c.dataset.decode_workers = 1
+  c.input.num_frames = 8
+  c.input.frame_size = 32
+  c.input.loader_threads = 2
+  c.train.batch_size = 8
+  c.eval_batch_size = 8
+  c.train.num_steps = 6
+  c.train.warmup_steps = 1
+  c.log_every_steps = 2
+  c.eval_every_steps = 0
+  c.checkpoint_every_steps = 3
+  return c
+
+
+@pytest.fixture
+def repo_root() -> pathlib.Path:
+  return pathlib.Path(__file__).resolve().parent.parent

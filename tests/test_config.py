@@ -1,0 +1,66 @@
+"""Bad settings are refused before any work, with a message naming the setting."""
+
+import subprocess
+import sys
+
+import pytest
+
+from configs.csn import get_config
+from vidjax import config as config_lib
+
+
+def _bad(**overrides):
+  c = get_config()
+  for dotted, value in overrides.items():
+    node = c
+    *path, last = dotted.split("__")
+    for p in path:
+      node = node[p]
+    node[last] = value
+  return c
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"dataset__name": "kinetics"}, r"config.dataset.name='kinetics' .* \['synthetic_motion', 'ucf101'\]"),
+    ({"model__name": "vit"}, r"config.model.name='vit' is not a model; choose one of \['csn', 'mean_frame'\]"),
+    ({"dataset__name": "ucf101"}, r"config.dataset.data_dir='' .* set it to the dataset root"),
+    ({"dataset__name": "ucf101", "dataset__data_dir": "/no/such/dir"}, r"config.dataset.data_dir='/no/such/dir'.*no such"),
+    ({"dataset__split": 4}, r"config.dataset.split=4"),
+    ({"input__flip": True}, r"config.input.flip=True .* swap"),
+    ({"input__train_sampling": "random"}, r"config.input.train_sampling='random'"),
+    ({"input__crop_scale": (0.5, 1.5)}, r"config.input.crop_scale"),
+    ({"train__optimizer": "lamb"}, r"config.train.optimizer='lamb' .* \('adamw', 'sgd'\)"),
+    ({"train__warmup_steps": 5000}, r"config.train.warmup_steps=5000"),
+    ({"train__class_weights": "inverse"}, r"config.train.class_weights='inverse'"),
+    ({"train__batch_size": 12}, r"config.train.batch_size=12 .* multiple of the device count \(8\)"),
+])
+def test_bad_values_are_refused_by_name(overrides, message):
+  with pytest.raises(ValueError, match=message):
+    config_lib.validate(_bad(**overrides), process_count=1, device_count=8)
+
+
+def test_unknown_model_setting_is_refused():
+  c = get_config()
+  with c.unlocked():
+    c.model.depth = 50
+  with pytest.raises(ValueError, match=r"config.model has settings \['depth'\] that model 'csn' does not take"):
+    config_lib.validate(c)
+
+
+def test_default_configs_are_valid():
+  config_lib.validate(get_config(), device_count=8)
+
+
+def _main(*args, cwd):
+  return subprocess.run([sys.executable, "main.py", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_command_line_refuses_typos_and_wrong_types_before_work(repo_root, tmp_path):
+  workdir = tmp_path / "w"
+  typo = _main("--config=configs/csn.py", f"--workdir={workdir}", "--config.train.num_step=5", cwd=repo_root)
+  assert typo.returncode != 0 and "num_step" in typo.stderr
+  wrong = _main("--config=configs/csn.py", f"--workdir={workdir}", "--config.train.num_steps=abc", cwd=repo_root)
+  assert wrong.returncode != 0 and "num_steps" in wrong.stderr
+  bad = _main("--config=configs/csn.py", f"--workdir={workdir}", "--config.model.name=vit", cwd=repo_root)
+  assert bad.returncode != 0 and "config.model.name='vit' is not a model" in bad.stderr
+  assert not workdir.exists()  # refused before anything was written

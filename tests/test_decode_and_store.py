@@ -1,0 +1,128 @@
+"""Decoding real encoded files, skipping corrupt ones, and the decode-once store."""
+
+import os
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from input_pipeline import decode, store
+from input_pipeline.sources import synthetic_motion as sm
+from input_pipeline.sources.listing import VideoListing, VideoRecord
+
+ODD_NAME = "v_Kick #1 & (Ball)! ñandú 踢球.avi"  # HMDB51-style names: spaces, #&()! and unicode
+
+
+def _write(path, n=20, w=40, h=30, fps=12.0, fourcc="XVID"):
+  frames = np.zeros((n, h, w, 3), np.uint8)
+  for i in range(n):
+    frames[i, :, :, 0] = min(i * 10, 250)  # blue (BGR index 0) ramps with time: order is checkable
+    frames[i, 5:15, i:i + 8] = 255
+  sm.write_video(str(path), frames, fps, fourcc)
+  return frames
+
+
+@pytest.mark.parametrize("fourcc,ext", [("XVID", ".avi"), ("MJPG", ".avi"), ("mp4v", ".mp4"), ("FFV1", ".mkv")])
+def test_read_video_codecs(tmp_path, fourcc, ext):
+  path = tmp_path / f"clip{ext}"
+  _write(path, fourcc=fourcc)
+  v = decode.read_video(str(path))
+  assert v.frames.shape == (20, 30, 40, 3) and v.frames.dtype == np.uint8
+  assert v.source_frames == 20 and abs(v.source_fps - 12.0) < 1e-3 and (v.width, v.height) == (40, 30)
+  # Frames come out RGB: the blue ramp is now the last channel.
+  ramp = v.frames[:, 20:, :, 2].mean(axis=(1, 2))
+  assert np.all(np.diff(ramp) > 0)
+
+
+def test_resample_fps_resize_and_cap(tmp_path):
+  path = tmp_path / "c.avi"
+  _write(path, n=24, w=64, h=48, fps=24.0)
+  v = decode.read_video(str(path), short_side=24, fps=12.0)
+  assert v.frames.shape == (12, 24, 32, 3)
+  v = decode.read_video(str(path), max_frames=5)
+  assert len(v.frames) == 5
+
+
+def test_odd_path_names(tmp_path):
+  folder = tmp_path / "dir with spaces #&()!" / "ñ"
+  folder.mkdir(parents=True)
+  _write(folder / ODD_NAME)
+  assert decode.read_video(str(folder / ODD_NAME)).source_frames == 20
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "truncated", "missing"])
+def test_corrupt_files_raise_naming_the_file(tmp_path, kind):
+  path = tmp_path / f"bad_{kind}.avi"
+  if kind == "empty":
+    path.write_bytes(b"")
+  elif kind == "text":
+    path.write_text("this is not a video\n" * 50)
+  elif kind == "truncated":
+    _write(tmp_path / "good.avi", n=40)
+    data = (tmp_path / "good.avi").read_bytes()
+    path.write_bytes(data[:400])  # header only: no decodable frame
+  with pytest.raises(decode.VideoDecodeError, match=str(path.name)):
+    decode.read_video(str(path))
+
+
+def test_store_skips_and_reports_corrupt_files(tmp_path):
+  root = tmp_path / "videos"
+  (root / "a").mkdir(parents=True)
+  (root / "b").mkdir()
+  good = []
+  for i in range(3):
+    for cls in ("a", "b"):
+      p = root / cls / f"{i} {ODD_NAME}"
+      _write(p, n=18 + i)
+      good.append((str(p), 0 if cls == "a" else 1))
+  (root / "a" / "zero.avi").write_bytes(b"")
+  (root / "b" / "text.avi").write_text("not a video")
+  _write(root / "b" / "short.avi", n=5)
+  bad = [str(root / "a" / "zero.avi"), str(root / "b" / "text.avi"), str(root / "b" / "short.avi")]
+  train = tuple(VideoRecord(p, lab) for p, lab in good[:4]) + tuple(VideoRecord(p, 1) for p in bad)
+  test = tuple(VideoRecord(p, lab) for p, lab in good[4:])
+  listing = VideoListing("folder", str(root), ("a", "b"), {"train": train, "test": test})
+  spec = store.StoreSpec(short_side=16, min_frames=8, workers=1)
+
+  data = store.open_store(listing, spec, str(tmp_path / "store"))
+  assert len(data.sources["train"]) == 4 and len(data.sources["test"]) == 2
+  assert sorted(s["path"] for s in data.skipped["train"]) == sorted(bad)
+  assert any("fewer than the 8" in s["reason"] for s in data.skipped["train"])
+  assert data.class_counts["train"] == [2, 2]
+  rec = data.sources["train"][0]
+  n = len(rec["offsets"]) - 1
+  frame = decode.decode_jpeg(rec["jpeg"][rec["offsets"][0]:rec["offsets"][1]])
+  assert frame.shape == (16, 21, 3) and n >= 18
+  assert rec["path"].decode().endswith(ODD_NAME)
+
+  # Reopening reuses the store: the source files are no longer needed.
+  shutil.rmtree(root)
+  again = store.open_store(listing, spec, str(tmp_path / "store"))
+  assert len(again.sources["train"]) == 4 and again.path == data.path
+
+
+def test_store_with_no_decodable_video_says_so(tmp_path):
+  (tmp_path / "x.avi").write_bytes(b"")
+  listing = VideoListing("broken", str(tmp_path), ("a",), {"train": (VideoRecord(str(tmp_path / "x.avi"), 0),)})
+  with pytest.raises(ValueError, match="no video of the train split could be decoded"):
+    store.open_store(listing, store.StoreSpec(workers=1), str(tmp_path / "store"))
+
+
+def test_parallel_decoding_matches_serial(tiny_motion_root, tmp_path):
+  from input_pipeline.sources import ucf101
+
+  listing = ucf101.list_ucf101(tiny_motion_root, 1)
+  small = VideoListing(listing.name, listing.root, listing.classes,
+                       {"test": listing.splits["test"][:10]})
+  a = store.open_store(small, store.StoreSpec(short_side=24, workers=1), str(tmp_path / "s1"))
+  b = store.open_store(small, store.StoreSpec(short_side=24, workers=2), str(tmp_path / "s2"))
+  for i in range(10):
+    np.testing.assert_array_equal(a.sources["test"][i]["jpeg"], b.sources["test"][i]["jpeg"])
+
+
+def test_jpeg_roundtrip_is_close():
+  yy, xx = np.mgrid[0:32, 0:48]
+  img = np.stack([xx * 5, yy * 7, (xx + yy) * 3], -1).astype(np.uint8)  # smooth, like video frames
+  back = decode.decode_jpeg(np.frombuffer(decode.encode_jpeg(img, 95), np.uint8))
+  assert np.abs(back.astype(int) - img).mean() < 3

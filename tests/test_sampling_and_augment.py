@@ -1,0 +1,84 @@
+"""Which frames a clip takes, and that augmentation treats every frame of a clip alike."""
+
+import numpy as np
+import pytest
+
+from input_pipeline import augment, loader, sampling
+
+
+def test_uniform_is_the_studies_16_evenly_spaced_frames():
+  np.testing.assert_array_equal(sampling.uniform(32, 16), np.arange(16) * 2 + 1)
+  np.testing.assert_array_equal(sampling.uniform(16, 16), np.arange(16))
+  assert list(sampling.uniform(4, 8)) == [0, 0, 1, 1, 2, 2, 3, 3]  # short videos repeat frames
+
+
+def test_segment_draws_one_frame_per_segment():
+  rng = np.random.default_rng(0)
+  for n in (16, 17, 50, 301):
+    for _ in range(20):
+      idx = sampling.segment(n, 16, rng)
+      starts = np.arange(16) * n // 16
+      ends = np.maximum(np.append(starts[1:], n), starts + 1)
+      assert np.all((starts <= idx) & (idx < ends)), (n, idx)
+
+
+def test_window_and_multi_clip():
+  rng = np.random.default_rng(0)
+  idx = sampling.window(100, 8, 3, rng)
+  assert np.all(np.diff(idx) == 3) and idx[0] >= 0 and idx[-1] < 100
+  clips = sampling.multi_clip(100, 8, 4, 3, "window")
+  assert clips.shape == (4, 8) and clips[0, 0] == 0 and clips[-1, -1] == 99
+  grid = sampling.multi_clip(64, 16, 2, 1, "segment")
+  assert grid.shape == (2, 16) and not np.array_equal(grid[0], grid[1])
+  with pytest.raises(ValueError, match="unknown sampling"):
+    sampling.train_indices(10, 4, "bogus", 1, rng)
+
+
+def _record(frames):
+  from input_pipeline import decode
+
+  blobs = [decode.encode_jpeg(f, 95) for f in frames]
+  return {"jpeg": np.frombuffer(b"".join(blobs), np.uint8),
+          "offsets": np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64), "label": 3}
+
+
+def test_train_clip_applies_one_crop_flip_and_colour_to_all_frames():
+  # Every frame identical: any per-frame difference in the output is per-frame augmentation.
+  rng = np.random.default_rng(0)
+  import cv2
+
+  base = cv2.GaussianBlur(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8), (7, 7), 0)
+  rec = _record([base] * 12)
+  spec = loader.ClipSpec(num_frames=8, frame_size=32, crop_scale=(0.3, 0.6), flip=True, brightness=0.3,
+                         contrast=0.3)
+  t = loader.TrainClip(spec)
+  outs = [t.random_map(rec, np.random.default_rng(s))["video"] for s in range(8)]
+  for clip in outs:
+    assert clip.shape == (8, 32, 32, 3) and clip.dtype == np.uint8
+    assert np.all(clip == clip[:1])
+  assert len({o.tobytes() for o in outs}) == 8  # but different clips get different draws
+
+
+def test_train_clip_is_deterministic_given_the_generator():
+  rec = _record([np.full((40, 40, 3), i * 20, np.uint8) for i in range(10)])
+  t = loader.TrainClip(loader.ClipSpec(num_frames=4, frame_size=16))
+  a = t.random_map(rec, np.random.default_rng(7))["video"]
+  b = t.random_map(rec, np.random.default_rng(7))["video"]
+  np.testing.assert_array_equal(a, b)
+
+
+def test_eval_clips_centre_crop_and_grey():
+  frames = [np.zeros((40, 60, 3), np.uint8) for _ in range(20)]
+  for f in frames:
+    f[:, 10:50] = 200  # the centre 40x40 square is bright, the side strips dark
+  out = loader.EvalClips(loader.ClipSpec(num_frames=4, frame_size=20, eval_clips=3, channels=1)).map(
+      (_record(frames), True))
+  assert out["video"].shape == (3, 4, 20, 20, 1) and bool(out["mask"])
+  assert out["video"].min() > 150
+
+
+def test_random_crop_box_stays_inside():
+  rng = np.random.default_rng(1)
+  for _ in range(200):
+    y, x, h, w = augment.random_crop_box(48, 64, (0.2, 1.0), (0.75, 1.333), rng)
+    assert 0 <= y and y + h <= 48 and 0 <= x and x + w <= 64 and h > 0 and w > 0

@@ -1,0 +1,173 @@
+"""The training path: steps, data parallelism, the full loop, evaluation and resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from vidjax import evaluate, optim, sharding, steps, train
+from vidjax.models import build_model
+
+
+def _model_state_batch(config, batch_size=8, seed=0):
+  model = build_model(config.model, 8)
+  tx, _ = optim.make_optimizer(config.train)
+  shape = (batch_size, config.input.num_frames, config.input.frame_size, config.input.frame_size,
+           config.input.channels)
+  state = steps.init_state(jax.random.key(seed), model, tx, (1, *shape[1:]))
+  rng = np.random.default_rng(seed)
+  batch = {"video": rng.integers(0, 255, shape, dtype=np.uint8), "label": rng.integers(0, 8, batch_size).astype(np.int32)}
+  return state, batch
+
+
+def _step_fn(mesh, weights):
+  return jax.jit(partial(steps.train_step, class_weights=jnp.asarray(weights), label_smoothing=0.0, mean=0.45,
+                         std=0.225),
+                 in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)),
+                 out_shardings=(sharding.replicated(mesh), sharding.replicated(mesh)))
+
+
+def test_train_steps_lower_the_loss(tiny_config):
+  tiny_config.train.learning_rate = 1e-2
+  tiny_config.train.warmup_steps = 0
+  tiny_config.train.schedule = "constant"
+  state, batch = _model_state_batch(tiny_config)
+  mesh = sharding.make_mesh()
+  f = _step_fn(mesh, np.ones(8, np.float32))
+  batch = sharding.to_global(batch, mesh)
+  losses = []
+  for _ in range(12):
+    state, m = f(state, batch, jax.random.key(0))
+    losses.append(float(m.compute()["loss"]))
+  assert losses[-1] < 0.5 * losses[0], losses  # one batch, memorised
+
+
+def test_one_step_is_the_same_on_1_and_8_devices(tiny_config):
+  assert jax.device_count() == 8
+  state, batch = _model_state_batch(tiny_config)
+  weights = np.array([0.3, 1, 2, 1, 1, 4, 1, 0.5], np.float32)  # a per-device normaliser would break this
+  results = []
+  for devices in (jax.devices()[:1], jax.devices()):
+    mesh = sharding.make_mesh(devices)
+    s = jax.device_put(state, sharding.replicated(mesh))
+    new, m = _step_fn(mesh, weights)(s, sharding.to_global(batch, mesh), jax.random.key(3))
+    results.append((jax.device_get(new.params), jax.device_get(new.batch_stats), float(m.compute()["loss"])))
+  (p1, b1, l1), (p8, b8, l8) = results
+  np.testing.assert_allclose(l1, l8, rtol=1e-5)
+  for a, b in zip(jax.tree.leaves((p1, b1)), jax.tree.leaves((p8, b8)), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_full_loop_writes_checkpoints_logs_and_report_then_eval_mode_matches(tiny_config, tmp_path):
+  workdir = str(tmp_path / "run")
+  result = train.train_and_evaluate(tiny_config, workdir)
+  assert result["step"] == 6 and result["num_videos"] == 20
+  for key in ("loss", "accuracy", "macro_f1", "weighted_f1"):
+    assert np.isfinite(result[key])
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["3", "6"]
+  assert any(f.startswith("events.out.tfevents") for f in os.listdir(workdir))
+  with open(result["paths"]["metrics"]) as f:
+    saved = json.load(f)
+  assert saved["step"] == 6 and len(saved["confusion_matrix"]) == 8
+  with open(result["paths"]["confusion_matrix"], "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+  again = evaluate.evaluate_checkpoint(tiny_config, workdir)
+  assert again["step"] == 6
+  np.testing.assert_allclose(again["loss"], result["loss"], rtol=1e-5)
+  assert again["confusion_matrix"] == result["confusion_matrix"]
+
+
+def test_eval_without_checkpoint_says_train_first(tiny_config, tmp_path):
+  with pytest.raises(FileNotFoundError, match="train first with the same --workdir"):
+    evaluate.evaluate_checkpoint(tiny_config, str(tmp_path / "empty"))
+
+
+def test_workdir_of_another_model_is_refused(tiny_config, tmp_path):
+  workdir = str(tmp_path / "run")
+  os.makedirs(workdir)
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    json.dump({"model": {"name": "mean_frame"}, "dataset": {}}, f)
+  with pytest.raises(ValueError, match="different config.model"):
+    train.train_and_evaluate(tiny_config, workdir)
+
+
+def _write_config(path, tiny_config, num_steps, every):
+  c = tiny_config
+  path.write_text(
+      "from configs.csn import get_config as base\n\n"
+      "def get_config():\n"
+      "  c = base()\n"
+      f"  c.dataset.data_dir = {c.dataset.data_dir!r}\n"
+      f"  c.dataset.store_dir = {c.dataset.store_dir!r}\n"
+      f"  c.dataset.synthetic_groups = {c.dataset.synthetic_groups}\n"
+      f"  c.dataset.synthetic_clips_per_group = {c.dataset.synthetic_clips_per_group}\n"
+      f"  c.dataset.store_short_side = {c.dataset.store_short_side}\n"
+      "  c.dataset.decode_workers = 1\n"
+      f"  c.input.num_frames = {c.input.num_frames}\n"
+      f"  c.input.frame_size = {c.input.frame_size}\n"
+      "  c.input.loader_threads = 2\n"
+      "  c.train.batch_size = 8\n"
+      "  c.eval_batch_size = 8\n"
+      "  c.model.dropout = 0.3  # dropout draws must also replay exactly\n"
+      f"  c.train.num_steps = {num_steps}\n"
+      "  c.train.warmup_steps = 2\n"
+      "  c.log_every_steps = 5\n"
+      f"  c.checkpoint_every_steps = {every}\n"
+      "  return c\n")
+
+
+def _final_params(config, workdir):
+  run = train.setup(config, workdir)
+  state, meta = run.checkpointer.restore(run.state)
+  run.checkpointer.close()
+  return jax.device_get(state.params), jax.device_get(state.batch_stats), meta["step"]
+
+
+@pytest.mark.slow
+def test_sigkill_then_rerun_gives_the_uninterrupted_result(tiny_config, tmp_path, repo_root):
+  """Kill -9 mid-run, rerun the same command: same final parameters as a run never stopped."""
+  cfg_file = tmp_path / "resume_cfg.py"
+  _write_config(cfg_file, tiny_config, num_steps=40, every=4)
+  env = {**os.environ, "PYTHONPATH": str(repo_root)}
+
+  def cmd(workdir):
+    return [sys.executable, "main.py", f"--config={cfg_file}", f"--workdir={workdir}"]
+
+  straight = tmp_path / "straight"
+  subprocess.run(cmd(straight), cwd=repo_root, env=env, check=True, capture_output=True, timeout=300)
+
+  killed = tmp_path / "killed"
+  proc = subprocess.Popen(cmd(killed), cwd=repo_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 240
+  while not (killed / "checkpoints" / "8").is_dir() and time.time() < deadline and proc.poll() is None:
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  done = sorted(int(d) for d in os.listdir(killed / "checkpoints") if d.isdigit())
+  assert done and done[-1] < 40, f"the run was not interrupted mid-way: {done}"
+
+  rerun = subprocess.run(cmd(killed), cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
+  assert rerun.returncode == 0, rerun.stderr[-3000:]
+  assert f"at step {done[-1]}" in rerun.stderr and "Resumed from" in rerun.stderr
+
+  from ml_collections import config_flags  # noqa: F401  (load the same config the subprocesses used)
+  import importlib.util
+
+  spec = importlib.util.spec_from_file_location("resume_cfg", cfg_file)
+  mod = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(mod)
+  config = mod.get_config()
+  p_a, b_a, step_a = _final_params(config, str(straight))
+  p_b, b_b, step_b = _final_params(config, str(killed))
+  assert step_a == step_b == 40
+  for a, b in zip(jax.tree.leaves((p_a, b_a)), jax.tree.leaves((p_b, b_b)), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
