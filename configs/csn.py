@@ -34,6 +34,7 @@ def get_config():
   c.model.stage_blocks = (1, 1, 1)
   c.model.stage_strides = ((1, 1, 1), (2, 2, 2), (2, 2, 2))
   c.model.expansion = 1
+  c.model.zero_init_residual = False  # three one-block stages: no depth to stabilise
   c.model.dropout = 0.0
   c.model.conv_impl = "auto"
 

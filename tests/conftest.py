@@ -5,11 +5,11 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import pathlib  # noqa: E402
+import pathlib
 
-import pytest  # noqa: E402
+import pytest
 
-from input_pipeline.sources import synthetic_motion  # noqa: E402
+from input_pipeline.sources import synthetic_motion
 
 TINY = synthetic_motion.GenerationSpec(num_groups=4, clips_per_group=2, sizes=((64, 48), (48, 64), (56, 56)),
                                        min_frames=18, max_frames=24)

@@ -1,9 +1,7 @@
 """Decoding real encoded files, skipping corrupt ones, and the decode-once store."""
 
-import os
 import shutil
 
-import cv2
 import numpy as np
 import pytest
 

@@ -96,7 +96,7 @@ def test_workdir_of_another_model_is_refused(tiny_config, tmp_path):
   os.makedirs(workdir)
   with open(os.path.join(workdir, "config.json"), "w") as f:
     json.dump({"model": {"name": "mean_frame"}, "dataset": {}}, f)
-  with pytest.raises(ValueError, match="different config.model"):
+  with pytest.raises(ValueError, match=r"different config\.model"):
     train.train_and_evaluate(tiny_config, workdir)
 
 
@@ -159,8 +159,9 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result(tiny_config, tmp_path
   assert rerun.returncode == 0, rerun.stderr[-3000:]
   assert f"at step {done[-1]}" in rerun.stderr and "Resumed from" in rerun.stderr
 
-  from ml_collections import config_flags  # noqa: F401  (load the same config the subprocesses used)
   import importlib.util
+
+  from ml_collections import config_flags  # noqa: F401  (load the same config the subprocesses used)
 
   spec = importlib.util.spec_from_file_location("resume_cfg", cfg_file)
   mod = importlib.util.module_from_spec(spec)

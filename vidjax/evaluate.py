@@ -46,7 +46,7 @@ def classification_report(probs: np.ndarray, labels: np.ndarray, classes: tuple[
   nll = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0))
   p, r, f, s = skm.precision_recall_fscore_support(labels, pred, labels=range(k), zero_division=0)
   return {
-      "num_videos": int(len(labels)),
+      "num_videos": len(labels),
       "loss": float(nll.mean()),
       "accuracy": float((pred == labels).mean()),
       "balanced_accuracy": float(skm.balanced_accuracy_score(labels, pred)),

@@ -28,7 +28,8 @@ def make_optimizer(t: ml_collections.ConfigDict) -> tuple[optax.GradientTransfor
   if t.optimizer == "adamw":
     opt = optax.adamw(lr, weight_decay=t.weight_decay, mask=_decay_mask)
   else:
-    opt = optax.chain(optax.add_decayed_weights(t.weight_decay, mask=_decay_mask), optax.sgd(lr, momentum=t.momentum, nesterov=True))
+    opt = optax.chain(optax.add_decayed_weights(t.weight_decay, mask=_decay_mask),
+                      optax.sgd(lr, momentum=t.momentum, nesterov=True))
   if t.grad_clip_norm > 0:
     opt = optax.chain(optax.clip_by_global_norm(t.grad_clip_norm), opt)
   return opt, lr

@@ -1,12 +1,12 @@
 """A motion-only action dataset, generated on first use as real encoded videos.
 
-Every video shows four objects, one per motion family: horizontal travel,
-vertical travel, spin and size change. Exactly one of them moves steadily in
-one direction -- that object's family and direction is the class. The other
-three sweep back and forth over the same kind of range (a triangle wave,
-which spends equal time everywhere on its range, as a steady sweep does). So
-a single frame, or the temporal mean frame, has the same distribution for all
-classes; only the order of the frames tells them apart.
+Every video shows four objects, one per axis of travel: horizontal, vertical
+and the two diagonals. Exactly one of them moves steadily one way along its
+axis -- that direction is the class (8 classes). The other three sweep back and
+forth over the same kind of range (a triangle wave, which spends equal time
+everywhere on its range, as a steady sweep does). So a single frame, or the
+temporal mean frame, has the same distribution for every class; only the
+order of the frames tells them apart.
 
 Files are written in the UCF101 layout with official-format split lists, so the
 UCF101 parser reads them and the same loader serves real data.
@@ -28,21 +28,21 @@ from absl import logging
 from input_pipeline.sources import ucf101
 from input_pipeline.sources.listing import VideoListing
 
-# (family, direction): x grows rightwards, y downwards (image coordinates), a
-# positive angle turns clockwise on screen, a positive scale grows the object.
-MOTIONS: dict[str, tuple[str, int]] = {
-    "GrowLarger": ("scale", +1),
-    "MoveDown": ("y", +1),
-    "MoveLeft": ("x", -1),
-    "MoveRight": ("x", +1),
-    "MoveUp": ("y", -1),
-    "ShrinkSmaller": ("scale", -1),
-    "SpinClockwise": ("angle", +1),
-    "SpinCounterClockwise": ("angle", -1),
+# (axis, direction): axes are angles in image coordinates (y grows downwards);
+# direction +1 travels along the axis vector, -1 against it.
+MOTIONS: dict[str, tuple[int, int]] = {
+    "MoveDown": (90, +1),
+    "MoveDownLeft": (135, +1),
+    "MoveDownRight": (45, +1),
+    "MoveLeft": (0, -1),
+    "MoveRight": (0, +1),
+    "MoveUp": (90, -1),
+    "MoveUpLeft": (45, -1),
+    "MoveUpRight": (135, -1),
 }
 CLASSES = tuple(sorted(MOTIONS))
-FAMILIES = ("x", "y", "angle", "scale")
-FORMAT_VERSION = 2
+AXES = (0, 90, 45, 135)
+FORMAT_VERSION = 3
 # Settings a config can ask for; an existing set is reused when these match.
 CONFIGURED = ("seed", "num_groups", "clips_per_group", "version")
 
@@ -80,7 +80,7 @@ def _group_style(seed: int, group: int) -> dict:
       "colors": [],
       "shapes": [],
   }
-  for _ in FAMILIES:
+  for _ in AXES:
     while True:  # every object must stand out from the background, in colour and in grey
       c = rng.uniform(0, 255, size=3)
       if abs((c - bg) @ luma) > 70 and abs(c.mean() - bg.mean()) > 50:
@@ -104,7 +104,7 @@ def _background(style: dict, w: int, h: int) -> np.ndarray:
 
 def render_video(seed: int, label: int, group: int, clip: int, spec: GenerationSpec) -> tuple[np.ndarray, int]:
   """Returns (frames [T, H, W, 3] BGR uint8, fps) for one clip."""
-  family, direction = MOTIONS[CLASSES[label]]
+  axis, direction = MOTIONS[CLASSES[label]]
   style = _group_style(seed, group)
   rng = np.random.default_rng([seed, label, group, clip])
   w, h = spec.sizes[int(rng.integers(len(spec.sizes)))]
@@ -115,28 +115,13 @@ def render_video(seed: int, label: int, group: int, clip: int, spec: GenerationS
   t = np.linspace(0.0, 1.0, num_frames)
   quadrants = rng.permutation([(0.27, 0.27), (0.73, 0.27), (0.27, 0.73), (0.73, 0.73)])
   objects = []
-  for k, fam in enumerate(FAMILIES):
+  for k, ax in enumerate(AXES):
     cx, cy = quadrants[k] + rng.uniform(-0.03, 0.03, 2)
-    radius = np.full_like(t, rng.uniform(0.09, 0.12))
-    angle = np.full_like(t, rng.uniform(0, 2 * np.pi))
-    x, y = np.full_like(t, cx), np.full_like(t, cy)
-    if fam == family:
-      p = t if direction > 0 else 1.0 - t
-    else:
-      p = _tri(t + rng.uniform(0, 1))
-    if fam in ("x", "y"):
-      span = rng.uniform(0.30, 0.40)
-      travel = (p - 0.5) * span
-      if fam == "x":
-        x = cx + travel
-      else:
-        y = cy + travel
-    elif fam == "angle":
-      angle = angle[0] + p * np.deg2rad(rng.uniform(180, 270))
-    else:
-      r0 = rng.uniform(0.05, 0.06)
-      radius = r0 * (1.0 + p * rng.uniform(1.6, 2.2))
-    objects.append((fam, x, y, angle, radius))
+    p = (t if direction > 0 else 1.0 - t) if ax == axis else _tri(t + rng.uniform(0, 1))
+    travel = (p - 0.5) * rng.uniform(0.30, 0.40)
+    x = cx + travel * np.cos(np.deg2rad(ax))
+    y = cy + travel * np.sin(np.deg2rad(ax))
+    objects.append((k, x, y, rng.uniform(0, 2 * np.pi), rng.uniform(0.09, 0.12)))
   order = rng.permutation(len(objects))
   bg = _background(style, w, h)
   frames = np.empty((num_frames, h, w, 3), np.uint8)
@@ -144,12 +129,11 @@ def render_video(seed: int, label: int, group: int, clip: int, spec: GenerationS
   for i in range(num_frames):
     img = bg.copy()
     for j in order:
-      fam, x, y, angle, radius = objects[j]
-      shape = style["shapes"][FAMILIES.index(fam)]
-      c, s = np.cos(angle[i]), np.sin(angle[i])
-      pts = shape @ np.array([[c, s], [-s, c]]) * radius[i] * side
+      k, x, y, angle, radius = objects[j]
+      c, s = np.cos(angle), np.sin(angle)
+      pts = style["shapes"][k] @ np.array([[c, s], [-s, c]]) * radius * side
       pts = (pts + [ox + x[i] * side, oy + y[i] * side]) * scale
-      color = tuple(float(v) for v in style["colors"][FAMILIES.index(fam)])
+      color = tuple(float(v) for v in style["colors"][k])
       cv2.fillPoly(img, [np.round(pts).astype(np.int32)], color, lineType=cv2.LINE_AA, shift=4)
     frames[i] = img
   return frames, fps

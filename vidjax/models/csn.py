@@ -25,6 +25,7 @@ class CSNBlock(nn.Module):
   mid: int  # bottleneck channels
   strides: Sequence[int]
   variant: str = "ir"
+  zero_init_residual: bool = True
   conv_impl: str = "auto"
   dtype: jnp.dtype | None = None
 
@@ -37,9 +38,9 @@ class CSNBlock(nn.Module):
     y = DepthwiseConv3D((3, 3, 3), self.strides, impl=self.conv_impl, dtype=self.dtype, name="conv2_dw")(y)
     y = nn.relu(norm(name="bn2")(y))
     y = Pointwise(self.features, dtype=self.dtype, name="conv3")(y)
-    # Zero-init the last BN scale: each block starts as the identity, which keeps
-    # deep stacks stable from the first step (Goyal et al. 2017).
-    y = norm(name="bn3", scale_init=nn.initializers.zeros)(y)
+    # Zero-init of the last BN scale makes each block start as the identity, which
+    # keeps deep stacks stable (Goyal et al. 2017); shallow nets learn faster without it.
+    y = norm(name="bn3", scale_init=nn.initializers.zeros if self.zero_init_residual else nn.initializers.ones)(y)
     if x.shape[-1] != self.features or tuple(self.strides) != (1, 1, 1):
       x = norm(name="bn_proj")(Pointwise(self.features, self.strides, dtype=self.dtype, name="proj")(x))
     return nn.relu(x + y)
@@ -58,6 +59,7 @@ class CSN(nn.Module):
   stage_strides: Sequence[Sequence[int]] = ((1, 1, 1), (2, 2, 2), (2, 2, 2), (2, 2, 2))
   expansion: int = 4  # block output / bottleneck channels
   variant: str = "ir"
+  zero_init_residual: bool = True
   dropout: float = 0.0
   conv_impl: str = "auto"
   dtype: jnp.dtype | None = None
@@ -75,8 +77,8 @@ class CSN(nn.Module):
     for s, (features, blocks) in enumerate(zip(self.stage_features, self.stage_blocks, strict=True)):
       for b in range(blocks):
         strides = self.stage_strides[s] if b == 0 else (1, 1, 1)
-        x = CSNBlock(features, max(1, features // self.expansion), strides, self.variant, self.conv_impl,
-                     self.dtype, name=f"stage{s + 1}_block{b + 1}")(x, train)
+        x = CSNBlock(features, max(1, features // self.expansion), strides, self.variant, self.zero_init_residual,
+                     self.conv_impl, self.dtype, name=f"stage{s + 1}_block{b + 1}")(x, train)
     x = x.mean(axis=(1, 2, 3))
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     return nn.Dense(self.num_classes, dtype=jnp.float32, name="head")(x.astype(jnp.float32))
