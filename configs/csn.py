@@ -39,7 +39,7 @@ def get_config():
   c.model.conv_impl = "auto"
 
   c.train.batch_size = 16
-  c.train.num_steps = 1200
+  c.train.num_steps = 800
   c.train.optimizer = "adamw"
   c.train.learning_rate = 3e-3
   c.train.warmup_steps = 50
