@@ -21,7 +21,7 @@ def _bad(**overrides):
 
 
 @pytest.mark.parametrize("overrides,message", [
-    ({"dataset__name": "kinetics"}, r"config.dataset.name='kinetics' .* \['synthetic_motion', 'ucf101'\]"),
+    ({"dataset__name": "kinetics"}, r"config.dataset.name='kinetics' .* \['hmdb51', 'synthetic_motion', 'ucf101', 'video_folder'\]"),
     ({"model__name": "vit"}, r"config.model.name='vit' is not a model; choose one of \['csn', 'mean_frame'\]"),
     ({"dataset__name": "ucf101"}, r"config.dataset.data_dir='' .* set it to the dataset root"),
     ({"dataset__name": "ucf101", "dataset__data_dir": "/no/such/dir"}, r"config.dataset.data_dir='/no/such/dir'.*no such"),
@@ -33,6 +33,8 @@ def _bad(**overrides):
     ({"train__warmup_steps": 5000}, r"config.train.warmup_steps=5000"),
     ({"train__class_weights": "inverse"}, r"config.train.class_weights='inverse'"),
     ({"train__batch_size": 12}, r"config.train.batch_size=12 .* multiple of the device count \(8\)"),
+    ({"dataset__eval_split": "val"}, r"config.dataset.eval_split='val' .* needs dataset.val_fraction > 0"),
+    ({"dataset__val_fraction": 1.5}, r"config.dataset.val_fraction=1.5"),
 ])
 def test_bad_values_are_refused_by_name(overrides, message):
   with pytest.raises(ValueError, match=message):

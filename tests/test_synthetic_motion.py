@@ -19,9 +19,9 @@ def test_layout_and_official_split_files(tiny_motion_root):
     assert f.read().splitlines() == [f"{i + 1} {c}" for i, c in enumerate(sm.CLASSES)]
   with open(os.path.join(lists, "trainlist01.txt")) as f:
     first = f.readline().split()
-  assert first == ["GrowLarger/v_GrowLarger_g02_c01.avi", "1"]  # group 1 is held out in split 1
+  assert first == ["MoveDown/v_MoveDown_g02_c01.avi", "1"]  # group 1 is held out in split 1
   with open(os.path.join(lists, "testlist01.txt")) as f:
-    assert f.readline().strip() == "GrowLarger/v_GrowLarger_g01_c01.avi"  # test lists carry no label
+    assert f.readline().strip() == "MoveDown/v_MoveDown_g01_c01.avi"  # test lists carry no label
 
 
 def test_listing_splits_by_group_and_is_imbalanced(tiny_motion_root):

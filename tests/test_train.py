@@ -96,7 +96,7 @@ def test_workdir_of_another_model_is_refused(tiny_config, tmp_path):
   os.makedirs(workdir)
   with open(os.path.join(workdir, "config.json"), "w") as f:
     json.dump({"model": {"name": "mean_frame"}, "dataset": {}}, f)
-  with pytest.raises(ValueError, match=r"different config\.model"):
+  with pytest.raises(ValueError, match=r"different config\.model "):
     train.train_and_evaluate(tiny_config, workdir)
 
 

@@ -28,7 +28,13 @@ def base_config() -> ml_collections.ConfigDict:
   c.dataset.name = "synthetic_motion"
   c.dataset.data_dir = ""  # '' = $VIDJAX_DATA_DIR or ~/.cache/vidjax/<name> (synthetic sets are generated there)
   c.dataset.store_dir = ""  # '' = $VIDJAX_STORE_DIR or ~/.cache/vidjax/store: decoded frames, built once
-  c.dataset.split = 1  # official split 1..3
+  c.dataset.split = 1  # official split 1..3 (ucf101, hmdb51, synthetic_motion)
+  c.dataset.classes = ()  # a subset of class names, e.g. the UCF101 study's 9 classes; () = all
+  c.dataset.max_train_per_class = 0  # cap on train videos per class (the HMDB51 study: ~30); 0 = all
+  c.dataset.max_test_per_class = 0
+  c.dataset.val_fraction = 0.0  # carve 'val' from train: stratified, group-aware for UCF101
+  c.dataset.test_fraction = 0.1  # video_folder only: stratified held-out test share (the HMDB51 study: 10 %)
+  c.dataset.split_seed = 0  # seeds the subset, cap and split draws
   c.dataset.train_split = "train"
   c.dataset.eval_split = "test"
   c.dataset.store_short_side = 128
@@ -94,6 +100,13 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
       _fail("dataset.data_dir", c.dataset.data_dir, "no such directory")
   if c.dataset.split not in (1, 2, 3):
     _fail("dataset.split", c.dataset.split, "official splits are 1, 2 or 3")
+  for key in ("val_fraction", "test_fraction"):
+    if not 0 <= c.dataset[key] < 1:
+      _fail(f"dataset.{key}", c.dataset[key], "must be in [0, 1)")
+  splits = ("train", "test", "val") if c.dataset.val_fraction > 0 else ("train", "test")
+  for key in ("train_split", "eval_split"):
+    if c.dataset[key] not in splits:
+      _fail(f"dataset.{key}", c.dataset[key], f"choose one of {splits} ('val' needs dataset.val_fraction > 0)")
   check_model_config(c.model)
   for key in ("num_frames", "frame_size", "eval_clips", "frame_stride", "loader_threads"):
     if c.input[key] < 1:

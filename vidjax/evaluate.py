@@ -95,7 +95,7 @@ def write_report(report: dict, workdir: str, step: int, split: str) -> dict[str,
     with open(paths["metrics"], "w") as f:
       json.dump({"step": step, "split": split, **report}, f, indent=1)
     plot_confusion(np.asarray(report["confusion_matrix"]), report["classes"], paths["confusion_matrix"],
-                   f"{split} @ step {step}: accuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f}")
+                   f"{split} @ step {step}\naccuracy {report['accuracy']:.1%}, macro-F1 {report['macro_f1']:.3f}")
   return paths
 
 

@@ -56,9 +56,15 @@ def _check_workdir_config(config: ml_collections.ConfigDict, workdir: str) -> No
   if os.path.exists(path):
     with open(path) as f:
       saved = json.load(f)
-    for key in ("model", "dataset"):
-      if saved.get(key) != current.get(key):
-        raise ValueError(f"--workdir {workdir!r} holds a run with a different config.{key} ({path}). "
+    # What defines the trained model; eval split, store and loader settings may differ.
+    identity = [("model", None)] + [("dataset", k) for k in ("name", "data_dir", "classes", "split")]
+    for section, key in identity:
+      a, b = saved.get(section, {}), current.get(section, {})
+      if key is not None:
+        a, b = a.get(key), b.get(key)
+      if a != b:
+        setting = f"config.{section}" + (f".{key}" if key else "")
+        raise ValueError(f"--workdir {workdir!r} holds a run with a different {setting} ({path}). "
                          "Use a new --workdir, or the same settings to resume/evaluate it.")
   elif jax.process_index() == 0:
     os.makedirs(workdir, exist_ok=True)

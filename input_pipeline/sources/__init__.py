@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import ml_collections
 
-from input_pipeline.sources import synthetic_motion, ucf101
+from input_pipeline.sources import hmdb51, subsets, synthetic_motion, ucf101, video_folder
 from input_pipeline.sources.listing import VideoListing
 
 
@@ -27,6 +27,9 @@ def _synthetic(d: ml_collections.ConfigDict, root: str) -> VideoListing:
 SOURCES: dict[str, Source] = {
     "synthetic_motion": Source(_synthetic, needs_data_dir=False, flip_safe=False),
     "ucf101": Source(lambda d, root: ucf101.list_ucf101(root, d.split), needs_data_dir=True, flip_safe=True),
+    "hmdb51": Source(lambda d, root: hmdb51.list_hmdb51(root, d.split), needs_data_dir=True, flip_safe=True),
+    "video_folder": Source(lambda d, root: video_folder.list_video_folder(root, d.test_fraction, d.split_seed),
+                           needs_data_dir=True, flip_safe=True),
 }
 
 
@@ -47,6 +50,11 @@ def store_dir(d: ml_collections.ConfigDict) -> str:
 
 
 def list_videos(d: ml_collections.ConfigDict) -> VideoListing:
+  """The source's listing, then the config's class subset, per-class caps and validation split."""
   if d.name not in SOURCES:
     raise ValueError(f"config.dataset.name={d.name!r} is not a dataset; choose one of {sorted(SOURCES)}")
-  return SOURCES[d.name].list_videos(d, data_dir(d))
+  listing = SOURCES[d.name].list_videos(d, data_dir(d))
+  listing = subsets.select_classes(listing, tuple(d.classes))
+  listing = subsets.cap_per_class(listing, "train", d.max_train_per_class, d.split_seed)
+  listing = subsets.cap_per_class(listing, "test", d.max_test_per_class, d.split_seed)
+  return subsets.carve_validation(listing, d.val_fraction, d.split_seed)
