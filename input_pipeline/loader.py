@@ -87,8 +87,10 @@ def train_batches(source, spec: ClipSpec, *, seed: int, global_batch: int, start
   if global_batch % process_count:
     raise ValueError(f"batch size {global_batch} is not divisible by the {process_count} processes")
   local = global_batch // process_count
-  ds = grain.MapDataset.source(source).seed(seed).shuffle().repeat(None)
-  ds = ds[process_index::process_count].random_map(TrainClip(spec)).batch(local, drop_remainder=True)
+  ds = grain.MapDataset.source(source).seed(seed).shuffle().repeat(None).random_map(TrainClip(spec))
+  # Slice after the random map: augmentation is keyed by the global index, so the union of all hosts'
+  # batches is the same global batch whatever the number of hosts. Only this host's elements are computed.
+  ds = ds[process_index::process_count].batch(local, drop_remainder=True)
   return iter(ds[start_step:].to_iter_dataset(grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * threads)))
 
 

@@ -21,7 +21,8 @@ def _bad(**overrides):
 
 
 @pytest.mark.parametrize("overrides,message", [
-    ({"dataset__name": "kinetics"}, r"config.dataset.name='kinetics' .* \['hmdb51', 'synthetic_motion', 'ucf101', 'video_folder'\]"),
+    ({"dataset__name": "kinetics"},
+     r"config.dataset.name='kinetics' .* \['hmdb51', 'synthetic_motion', 'ucf101', 'video_folder'\]"),
     ({"model__name": "vit"}, r"config.model.name='vit' is not a model; choose one of \['csn', 'mean_frame'\]"),
     ({"dataset__name": "ucf101"}, r"config.dataset.data_dir='' .* set it to the dataset root"),
     ({"dataset__name": "ucf101", "dataset__data_dir": "/no/such/dir"}, r"config.dataset.data_dir='/no/such/dir'.*no such"),

@@ -26,7 +26,7 @@ def test_ucf101_lists_labels_and_groups(tmp_path):
   assert len(listing.splits["train"]) == 12
   assert all(os.path.isfile(r.path) for r in listing.splits["train"])
   assert {r.group for r in listing.splits["train"]} == {f"{lab}:g0{g}" for lab in range(3) for g in (2, 3)}
-  with pytest.raises(DatasetLayoutError, match="trainlist02.txt"):
+  with pytest.raises(DatasetLayoutError, match=r"trainlist02\.txt"):
     ucf101.list_ucf101(root, 2)
 
 
