@@ -2,7 +2,9 @@
 
 Each example holds the video's frames as concatenated JPEG bytes plus offsets, so
 readers decode only the frames a clip samples. Stored as array_record, read back
-with random access (`as_data_source`), no TensorFlow at read time.
+with random access (`as_data_source`), no TensorFlow at read time. The JPEG blob is
+one bytes field: tfds would store a uint8 tensor as one varint per byte, which
+made each 1 MB record cost ~8 ms to parse instead of ~0.5 ms.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+from typing import ClassVar
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -64,7 +67,7 @@ def _encode_example(args: tuple[str, int, StoreSpec]) -> tuple[str, dict | None,
   offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
   stored_fps = spec.fps if spec.fps > 0 else video.source_fps
   return path, {
-      "jpeg": np.frombuffer(b"".join(blobs), np.uint8),
+      "jpeg": b"".join(blobs),
       "offsets": offsets,
       "label": label,
       "path": path,
@@ -80,7 +83,8 @@ def _encode_example(args: tuple[str, int, StoreSpec]) -> tuple[str, dict | None,
 class VideoStore(tfds.core.GeneratorBasedBuilder):
   """One builder config per (listing, store settings); see `open_store`."""
 
-  VERSION = tfds.core.Version("1.0.0")
+  VERSION = tfds.core.Version("2.0.0")
+  RELEASE_NOTES: ClassVar[dict[str, str]] = {"2.0.0": "JPEG blob stored as bytes (fast to parse)."}
 
   def __init__(self, *, listing: VideoListing, spec: StoreSpec, config_name: str, **kwargs):
     self._listing = listing
@@ -92,7 +96,7 @@ class VideoStore(tfds.core.GeneratorBasedBuilder):
         builder=self,
         description=f"{self._listing.name} frames stored as JPEG by vidjax",
         features=tfds.features.FeaturesDict({
-            "jpeg": tfds.features.Tensor(shape=(None,), dtype=np.uint8),
+            "jpeg": tfds.features.Tensor(shape=(), dtype=np.object_),  # bytes: all frames' JPEGs
             "offsets": tfds.features.Tensor(shape=(None,), dtype=np.int64),
             "label": tfds.features.ClassLabel(names=list(self._listing.classes)),
             "path": tfds.features.Text(),

@@ -35,6 +35,7 @@ def _step_fn(mesh, weights):
                  out_shardings=(sharding.replicated(mesh), sharding.replicated(mesh)))
 
 
+@pytest.mark.slow
 def test_train_steps_lower_the_loss(tiny_config):
   tiny_config.train.learning_rate = 1e-2
   tiny_config.train.warmup_steps = 0
