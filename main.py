@@ -11,6 +11,11 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/csn.py.", lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, TensorBoard logs and reports.")
 flags.DEFINE_enum("mode", "train", ["train", "eval"], "train: train (resuming) then evaluate; eval: evaluate only.")
+flags.DEFINE_bool("distributed", False, "Join a multi-process JAX cluster (jax.distributed.initialize). With no "
+                  "other flags JAX detects the cluster (TPU pods, SLURM, Open MPI, Kubernetes).")
+flags.DEFINE_string("coordinator_address", None, "host:port of process 0, for clusters JAX cannot detect.")
+flags.DEFINE_integer("num_processes", None, "Number of processes in the cluster.")
+flags.DEFINE_integer("process_id", None, "This process's index, 0..num_processes-1.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -24,6 +29,10 @@ def main(argv: list[str]) -> None:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.INFO)
   logging.get_absl_handler().addFilter(_quiet_libraries)
+  if FLAGS.distributed:
+    import jax
+
+    jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   from vidjax import evaluate, train  # after flag parsing: `--help` stays fast
 
   if FLAGS.mode == "train":

@@ -26,10 +26,10 @@ def store_spec(c: ml_collections.ConfigDict) -> StoreSpec:
 def open_dataset(c: ml_collections.ConfigDict, *, is_builder: bool = True, splits: tuple[str, ...] = ()) -> StoredDataset:
   """Lists the videos (generating synthetic ones on first use), builds the store once, opens it.
 
-  In a multi-host job only process 0 passes is_builder=True; the others open
-  the store after it (see vidjax.train).
+  In a multi-host job only process 0 passes is_builder=True; the others get
+  NotReadyError until process 0 is done, and retry (see vidjax.train).
   """
-  listing = list_videos(c.dataset)
+  listing = list_videos(c.dataset, build=is_builder)
   wanted = splits or (c.dataset.train_split, c.dataset.eval_split)
   missing = [s for s in wanted if s not in listing.splits]
   if missing:

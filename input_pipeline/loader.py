@@ -88,9 +88,11 @@ def train_batches(source, spec: ClipSpec, *, seed: int, global_batch: int, start
     raise ValueError(f"batch size {global_batch} is not divisible by the {process_count} processes")
   local = global_batch // process_count
   ds = grain.MapDataset.source(source).seed(seed).shuffle().repeat(None).random_map(TrainClip(spec))
-  # Slice after the random map: augmentation is keyed by the global index, so the union of all hosts'
-  # batches is the same global batch whatever the number of hosts. Only this host's elements are computed.
-  ds = ds[process_index::process_count].batch(local, drop_remainder=True)
+  # Augmentation is keyed by the global element index, and host h takes the h-th contiguous block of each
+  # global batch (chunks of `local` consecutive elements, every process_count-th chunk). So the assembled
+  # global batch is identical, element for element, whatever the number of hosts; only this host's
+  # elements are ever computed.
+  ds = ds.batch(local, drop_remainder=True)[process_index::process_count]
   return iter(ds[start_step:].to_iter_dataset(grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * threads)))
 
 

@@ -22,7 +22,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from input_pipeline import decode
-from input_pipeline.sources.listing import VideoListing, VideoRecord
+from input_pipeline.sources.listing import NotReadyError, VideoListing, VideoRecord
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +161,7 @@ def open_store(listing: VideoListing, spec: StoreSpec, store_dir: str, *, build:
   if build:
     builder.download_and_prepare()
   elif not builder.is_prepared():
-    raise FileNotFoundError(f"No store at {builder.data_dir}: it is built by process 0; did it fail?")
+    raise NotReadyError(f"No store at {builder.data_dir} yet: process 0 builds it")
   meta = builder.info.metadata
   skipped = {s: list(meta.get(f"{s}_skipped", [])) for s in listing.splits}
   for split, items in skipped.items():

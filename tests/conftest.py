@@ -23,27 +23,32 @@ def tiny_motion_root(tmp_path_factory) -> str:
   return root
 
 
+def shrink(c, root: str, spec: synthetic_motion.GenerationSpec, store_dir: str, frames: int = 8):
+  """A config on a small synthetic set at 32x32: seconds, not minutes."""
+  c.dataset.data_dir = root
+  c.dataset.store_dir = store_dir
+  c.dataset.synthetic_groups = spec.num_groups
+  c.dataset.synthetic_clips_per_group = spec.clips_per_group
+  c.dataset.store_short_side = 36
+  c.dataset.decode_workers = 1
+  c.input.num_frames = frames
+  c.input.frame_size = 32
+  c.input.loader_threads = 2
+  c.eval_every_steps = 0
+  return c
+
+
 @pytest.fixture
 def tiny_config(tiny_motion_root, tmp_path):
   """configs/csn.py shrunk to seconds: tiny data, 8 frames of 32x32, a few steps."""
   from configs.csn import get_config
 
-  c = get_config()
-  c.dataset.data_dir = tiny_motion_root
-  c.dataset.store_dir = str(tmp_path / "store")
-  c.dataset.synthetic_groups = TINY.num_groups
-  c.dataset.synthetic_clips_per_group = TINY.clips_per_group
-  c.dataset.store_short_side = 36
-  c.dataset.decode_workers = 1
-  c.input.num_frames = 8
-  c.input.frame_size = 32
-  c.input.loader_threads = 2
+  c = shrink(get_config(), tiny_motion_root, TINY, str(tmp_path / "store"))
   c.train.batch_size = 8
   c.eval_batch_size = 8
   c.train.num_steps = 6
   c.train.warmup_steps = 1
   c.log_every_steps = 2
-  c.eval_every_steps = 0
   c.checkpoint_every_steps = 3
   return c
 

@@ -124,3 +124,12 @@ def test_jpeg_roundtrip_is_close():
   img = np.stack([xx * 5, yy * 7, (xx + yy) * 3], -1).astype(np.uint8)  # smooth, like video frames
   back = decode.decode_jpeg(np.frombuffer(decode.encode_jpeg(img, 95), np.uint8))
   assert np.abs(back.astype(int) - img).mean() < 3
+
+
+def test_store_not_built_yet_is_not_ready(tmp_path):
+  from input_pipeline.sources.listing import NotReadyError
+
+  _write(tmp_path / "a.avi")
+  listing = VideoListing("x", str(tmp_path), ("a",), {"train": (VideoRecord(str(tmp_path / "a.avi"), 0),)})
+  with pytest.raises(NotReadyError, match="process 0 builds it"):
+    store.open_store(listing, store.StoreSpec(workers=1, min_frames=4), str(tmp_path / "store"), build=False)

@@ -4,6 +4,7 @@ import pytest
 
 from configs.mean_frame import get_config
 from input_pipeline.sources import synthetic_motion as sm
+from tests.conftest import shrink
 from vidjax import evaluate, train
 
 SPEC = sm.GenerationSpec(num_groups=8, clips_per_group=3, sizes=((64, 48), (48, 64), (56, 56)),
@@ -14,20 +15,11 @@ SPEC = sm.GenerationSpec(num_groups=8, clips_per_group=3, sizes=((64, 48), (48, 
 def test_mean_frame_model_fits_train_but_stays_near_chance_on_test(tmp_path):
   root = str(tmp_path / "synthetic_motion")
   sm.generate(root, SPEC, workers=1)
-  c = get_config()
-  c.dataset.data_dir = root
-  c.dataset.store_dir = str(tmp_path / "store")
-  c.dataset.synthetic_groups = SPEC.num_groups
-  c.dataset.synthetic_clips_per_group = SPEC.clips_per_group
-  c.dataset.store_short_side = 36
-  c.dataset.decode_workers = 1
-  c.input.frame_size = 32
-  c.input.loader_threads = 2
+  c = shrink(get_config(), root, SPEC, str(tmp_path / "store"), frames=16)
   c.train.batch_size = 16
   c.train.num_steps = 300
   c.train.learning_rate = 3e-3
   c.log_every_steps = 100
-  c.eval_every_steps = 0
   c.checkpoint_every_steps = 300
   workdir = str(tmp_path / "run")
 

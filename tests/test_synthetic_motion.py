@@ -86,3 +86,14 @@ def test_interrupted_generation_leaves_no_half_dataset(tmp_path, monkeypatch):
   monkeypatch.setattr(sm, "_render_and_write", real)
   sm.generate(root, TINY, workers=1)
   assert os.path.exists(os.path.join(root, "SPEC.json"))
+
+
+def test_non_builder_processes_never_write(tmp_path):
+  from input_pipeline.sources.listing import NotReadyError
+
+  root = str(tmp_path / "sm")
+  with pytest.raises(NotReadyError):
+    sm.list_synthetic_motion(root, 1, TINY, build=False)
+  assert not os.listdir(tmp_path)  # nothing generated, no .partial folder either
+  sm.generate(root, TINY, workers=1)
+  assert len(sm.list_synthetic_motion(root, 1, TINY, build=False).splits["test"]) == 20

@@ -126,6 +126,16 @@ def _write_config(path, tiny_config, num_steps, every):
       "  return c\n")
 
 
+def _load_config(path):
+  """The config a subprocess loaded from `path`."""
+  import importlib.util
+
+  spec = importlib.util.spec_from_file_location(path.stem, path)
+  mod = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(mod)
+  return mod.get_config()
+
+
 def _final_params(config, workdir):
   run = train.setup(config, workdir)
   state, meta = run.checkpointer.restore(run.state)
@@ -160,14 +170,7 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result(tiny_config, tmp_path
   assert rerun.returncode == 0, rerun.stderr[-3000:]
   assert f"at step {done[-1]}" in rerun.stderr and "Resumed from" in rerun.stderr
 
-  import importlib.util
-
-  from ml_collections import config_flags  # noqa: F401  (load the same config the subprocesses used)
-
-  spec = importlib.util.spec_from_file_location("resume_cfg", cfg_file)
-  mod = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(mod)
-  config = mod.get_config()
+  config = _load_config(cfg_file)
   p_a, b_a, step_a = _final_params(config, str(straight))
   p_b, b_b, step_b = _final_params(config, str(killed))
   assert step_a == step_b == 40

@@ -16,10 +16,10 @@ import ml_collections
 import numpy as np
 from absl import logging
 from clu import metric_writers
-from jax.experimental import multihost_utils
 
 import input_pipeline
 from input_pipeline import loader
+from input_pipeline.sources.listing import NotReadyError
 from vidjax import checkpointing, evaluate, losses, optim, sharding, steps
 from vidjax import config as config_lib
 from vidjax.models import build_model
@@ -42,11 +42,21 @@ def _input_shape(config: ml_collections.ConfigDict, batch: int = 1) -> tuple[int
 
 
 def _open_data(config: ml_collections.ConfigDict, splits: tuple[str, ...]) -> input_pipeline.StoredDataset:
-  if jax.process_count() == 1:
+  """Process 0 generates/builds; the others wait for the finished store on the shared filesystem.
+
+  Polling the filesystem, not a device barrier: a UCF101 build takes far longer than collective timeouts.
+  """
+  if jax.process_index() == 0:
     return input_pipeline.open_dataset(config, splits=splits)
-  data = input_pipeline.open_dataset(config, splits=splits) if jax.process_index() == 0 else None
-  multihost_utils.sync_global_devices("vidjax: dataset store built")
-  return data or input_pipeline.open_dataset(config, is_builder=False, splits=splits)
+  waited = 0.0
+  while True:
+    try:
+      return input_pipeline.open_dataset(config, is_builder=False, splits=splits)
+    except NotReadyError as e:
+      if waited % 60 < 2:
+        logging.info("Process %d waiting for process 0: %s", jax.process_index(), e)
+      time.sleep(2)
+      waited += 2
 
 
 def _check_workdir_config(config: ml_collections.ConfigDict, workdir: str) -> None:
@@ -68,8 +78,9 @@ def _check_workdir_config(config: ml_collections.ConfigDict, workdir: str) -> No
                          "Use a new --workdir, or the same settings to resume/evaluate it.")
   elif jax.process_index() == 0:
     os.makedirs(workdir, exist_ok=True)
-    with open(path, "w") as f:
+    with open(path + ".tmp", "w") as f:  # other processes may read it at any moment: write, then rename
       json.dump(current, f, indent=1)
+    os.replace(path + ".tmp", path)
 
 
 def setup(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str, ...] = ()) -> Run:

@@ -14,21 +14,21 @@ from input_pipeline.sources.listing import VideoListing
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-  list_videos: Callable[[ml_collections.ConfigDict, str], VideoListing]  # (config.dataset, data_dir)
+  list_videos: Callable[..., VideoListing]  # (config.dataset, data_dir, build) -> listing
   needs_data_dir: bool  # False: the source can make its own data
   flip_safe: bool  # False: a horizontal flip changes some labels
 
 
-def _synthetic(d: ml_collections.ConfigDict, root: str) -> VideoListing:
+def _synthetic(d: ml_collections.ConfigDict, root: str, build: bool) -> VideoListing:
   spec = synthetic_motion.GenerationSpec(num_groups=d.synthetic_groups, clips_per_group=d.synthetic_clips_per_group)
-  return synthetic_motion.list_synthetic_motion(root, d.split, spec, workers=d.decode_workers)
+  return synthetic_motion.list_synthetic_motion(root, d.split, spec, workers=d.decode_workers, build=build)
 
 
 SOURCES: dict[str, Source] = {
     "synthetic_motion": Source(_synthetic, needs_data_dir=False, flip_safe=False),
-    "ucf101": Source(lambda d, root: ucf101.list_ucf101(root, d.split), needs_data_dir=True, flip_safe=True),
-    "hmdb51": Source(lambda d, root: hmdb51.list_hmdb51(root, d.split), needs_data_dir=True, flip_safe=True),
-    "video_folder": Source(lambda d, root: video_folder.list_video_folder(root, d.test_fraction, d.split_seed),
+    "ucf101": Source(lambda d, root, build: ucf101.list_ucf101(root, d.split), needs_data_dir=True, flip_safe=True),
+    "hmdb51": Source(lambda d, root, build: hmdb51.list_hmdb51(root, d.split), needs_data_dir=True, flip_safe=True),
+    "video_folder": Source(lambda d, root, build: video_folder.list_video_folder(root, d.test_fraction, d.split_seed),
                            needs_data_dir=True, flip_safe=True),
 }
 
@@ -49,11 +49,14 @@ def store_dir(d: ml_collections.ConfigDict) -> str:
   return os.path.join(cache_root(), "store")
 
 
-def list_videos(d: ml_collections.ConfigDict) -> VideoListing:
-  """The source's listing, then the config's class subset, per-class caps and validation split."""
+def list_videos(d: ml_collections.ConfigDict, build: bool = True) -> VideoListing:
+  """The source's listing, then the config's class subset, per-class caps and validation split.
+
+  build=False never writes (a generated source raises NotReadyError until it exists).
+  """
   if d.name not in SOURCES:
     raise ValueError(f"config.dataset.name={d.name!r} is not a dataset; choose one of {sorted(SOURCES)}")
-  listing = SOURCES[d.name].list_videos(d, data_dir(d))
+  listing = SOURCES[d.name].list_videos(d, data_dir(d), build)
   listing = subsets.select_classes(listing, tuple(d.classes))
   listing = subsets.cap_per_class(listing, "train", d.max_train_per_class, d.split_seed)
   listing = subsets.cap_per_class(listing, "test", d.max_test_per_class, d.split_seed)

@@ -35,6 +35,10 @@ class DatasetLayoutError(ValueError):
   """The files on disk do not have the layout the source expects."""
 
 
+class NotReadyError(FileNotFoundError):
+  """Data another process is still generating or building; try again later."""
+
+
 def require_file(path: str, what: str) -> str:
   if not os.path.isfile(path):
     raise DatasetLayoutError(f"{what} not found: {path!r}. Check config.dataset.data_dir.")

@@ -26,7 +26,7 @@ import numpy as np
 from absl import logging
 
 from input_pipeline.sources import ucf101
-from input_pipeline.sources.listing import VideoListing
+from input_pipeline.sources.listing import NotReadyError, VideoListing
 
 # (axis, direction): axes are angles in image coordinates (y grows downwards);
 # direction +1 travels along the axis vector, -1 against it.
@@ -228,6 +228,11 @@ def generate(root: str, spec: GenerationSpec = GenerationSpec(), workers: int = 
   os.replace(tmp, root)
 
 
-def list_synthetic_motion(root: str, split: int, spec: GenerationSpec = GenerationSpec(), workers: int = 0) -> VideoListing:
-  generate(root, spec, workers)
+def list_synthetic_motion(root: str, split: int, spec: GenerationSpec = GenerationSpec(), workers: int = 0,
+                          build: bool = True) -> VideoListing:
+  """build=False (other processes of a multi-host job) never writes: NotReadyError until process 0 has."""
+  if build:
+    generate(root, spec, workers)
+  elif not os.path.exists(os.path.join(root, "SPEC.json")):
+    raise NotReadyError(f"synthetic_motion not generated yet at {root!r}")
   return ucf101.list_ucf101(root, split, name="synthetic_motion")
