@@ -2,6 +2,7 @@
 
   python main.py --config=configs/csn.py --workdir=runs/csn            # train (resumes), then evaluate
   python main.py --config=configs/csn.py --workdir=runs/csn --mode=eval  # evaluate the latest checkpoint
+  python main.py --config=configs/csn.py --workdir=runs/csn --mode=summary  # per-layer table, params, FLOPs
 """
 
 from absl import app, flags, logging
@@ -10,7 +11,8 @@ from ml_collections import config_flags
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/csn.py.", lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, TensorBoard logs and reports.")
-flags.DEFINE_enum("mode", "train", ["train", "eval"], "train: train (resuming) then evaluate; eval: evaluate only.")
+flags.DEFINE_enum("mode", "train", ["train", "eval", "summary"],
+                  "train: train (resuming) then evaluate; eval: evaluate only; summary: print the model table.")
 flags.DEFINE_bool("distributed", False, "Join a multi-process JAX cluster (jax.distributed.initialize). With no "
                   "other flags JAX detects the cluster (TPU pods, SLURM, Open MPI, Kubernetes).")
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0, for clusters JAX cannot detect.")
@@ -33,12 +35,14 @@ def main(argv: list[str]) -> None:
     import jax
 
     jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
-  from vidjax import evaluate, train  # after flag parsing: `--help` stays fast
+  from vidjax import evaluate, summary, train  # after flag parsing: `--help` stays fast
 
   if FLAGS.mode == "train":
     train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  else:
+  elif FLAGS.mode == "eval":
     evaluate.evaluate_checkpoint(FLAGS.config, FLAGS.workdir)
+  else:
+    summary.print_summary(FLAGS.config)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from clu import metric_writers
 import input_pipeline
 from input_pipeline import loader
 from input_pipeline.sources.listing import NotReadyError
-from vidjax import checkpointing, evaluate, losses, optim, sharding, steps
+from vidjax import checkpointing, evaluate, losses, optim, sharding, steps, summary
 from vidjax import config as config_lib
 from vidjax.models import build_model
 
@@ -100,13 +100,8 @@ def setup(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str, ..
 
 def describe_model(run: Run) -> dict:
   """Parameter count and XLA's FLOP estimate for one clip (logged at start, Scenic-style)."""
-  params = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(run.state.params))
-  variables = {"params": run.state.params, "batch_stats": run.state.batch_stats}
-  lowered = jax.jit(lambda v, x: run.model.apply(v, x, train=False)).lower(
-      variables, jax.ShapeDtypeStruct(_input_shape(run.config), jnp.float32))
-  cost = lowered.cost_analysis() or {}
-  cost = cost[0] if isinstance(cost, list) else cost
-  return {"parameters": params, "gflops_per_clip": float(cost.get("flops", float("nan"))) / 1e9}
+  s = summary.summarize(run.model, _input_shape(run.config))
+  return {"parameters": s["parameters"], "gflops_per_clip": s["gflops_per_clip"]}
 
 
 def _fmt_time(seconds: float) -> str:

@@ -1,0 +1,23 @@
+"""`--mode=summary`: the per-layer table adds up and matches the model."""
+
+import jax
+import numpy as np
+
+from configs.csn import get_config
+from vidjax import summary
+from vidjax.models import build_model
+
+
+def test_summary_rows_add_up_and_follow_call_order():
+  c = get_config()
+  model = build_model(c.model, 8)
+  shape = (1, 16, 48, 48, 1)
+  s = summary.summarize(model, shape)
+  assert [r["layer"] for r in s["rows"]] == ["stem_conv", "stem_bn", "stage1_block1", "stage2_block1",
+                                             "stage3_block1", "head"]
+  assert s["rows"][2]["output"] == (16, 24, 24, 24) and s["rows"][-1]["output"] == (8,)
+  variables = model.init(jax.random.key(0), np.zeros(shape, np.float32))
+  assert s["parameters"] == sum(p.size for p in jax.tree.leaves(variables["params"])) == 31_504
+  assert abs(s["gflops_per_clip"] - 0.099) < 0.01
+  text = summary.format_summary("csn", shape, s)
+  assert "total parameters 31,504" in text and "stage3_block1" in text
