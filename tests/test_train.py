@@ -176,3 +176,13 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result(tiny_config, tmp_path
   assert step_a == step_b == 40
   for a, b in zip(jax.tree.leaves((p_a, b_a)), jax.tree.leaves((p_b, b_b)), strict=True):
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_non_finite_loss_stops_naming_step_and_last_checkpoint(tiny_config, tmp_path):
+  tiny_config.train.learning_rate = 1e30
+  tiny_config.train.warmup_steps = 0
+  tiny_config.train.schedule = "constant"
+  tiny_config.train.num_steps = 12
+  tiny_config.log_every_steps = 3
+  with pytest.raises(FloatingPointError, match=r"Non-finite training loss at step \d+; last good checkpoint: "):
+    train.train_and_evaluate(tiny_config, str(tmp_path / "run"))
