@@ -36,6 +36,8 @@ def _bad(**overrides):
     ({"train__batch_size": 12}, r"config.train.batch_size=12 .* multiple of the device count \(8\)"),
     ({"dataset__eval_split": "val"}, r"config.dataset.eval_split='val' .* needs dataset.val_fraction > 0"),
     ({"dataset__val_fraction": 1.5}, r"config.dataset.val_fraction=1.5"),
+    ({"train__compute_dtype": "float16"}, r"config.train.compute_dtype='float16' .* \('float32', 'bfloat16'\)"),
+    ({"train__grad_accum_steps": 3}, r"config.train.grad_accum_steps=3 .* \(16 / 8\)"),
 ])
 def test_bad_values_are_refused_by_name(overrides, message):
   with pytest.raises(ValueError, match=message):

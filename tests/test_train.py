@@ -8,6 +8,7 @@ import sys
 import time
 from functools import partial
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -186,3 +187,55 @@ def test_non_finite_loss_stops_naming_step_and_last_checkpoint(tiny_config, tmp_
   tiny_config.log_every_steps = 3
   with pytest.raises(FloatingPointError, match=r"Non-finite training loss at step \d+; last good checkpoint: "):
     train.train_and_evaluate(tiny_config, str(tmp_path / "run"))
+
+
+class _NoBatchNorm(nn.Module):
+  """Without BatchNorm, micro-batching must not change the update at all."""
+
+  @nn.compact
+  def __call__(self, x, train=False):
+    x = nn.Dense(16)(x.mean(axis=(1, 2, 3)))
+    x = nn.Dropout(0.0, deterministic=not train)(nn.relu(x))
+    return nn.Dense(8)(x)
+
+
+def test_gradient_accumulation_equals_the_full_batch(tiny_config):
+  model = _NoBatchNorm()
+  tx, _ = optim.make_optimizer(tiny_config.train)
+  state = steps.init_state(jax.random.key(0), model, tx, (1, 8, 32, 32, 1))
+  rng = np.random.default_rng(0)
+  batch = {"video": rng.integers(0, 255, (16, 8, 32, 32, 1), dtype=np.uint8),
+           "label": rng.integers(0, 8, 16).astype(np.int32)}
+  weights = np.array([0.3, 1, 2, 1, 1, 4, 1, 0.5], np.float32)
+  mesh = sharding.make_mesh()
+  out = {}
+  for k in (1, 4):
+    f = jax.jit(partial(steps.train_step, class_weights=jnp.asarray(weights), label_smoothing=0.1, mean=0.45,
+                        std=0.225, accum_steps=k),
+                in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)))
+    new, m = f(jax.device_put(state, sharding.replicated(mesh)), sharding.to_global(batch, mesh), jax.random.key(1))
+    out[k] = (jax.device_get(new.params), m.compute())
+  np.testing.assert_allclose(out[4][1]["loss"], out[1][1]["loss"], rtol=1e-5)
+  np.testing.assert_allclose(out[4][1]["accuracy"], out[1][1]["accuracy"])
+  for a, b in zip(jax.tree.leaves(out[4][0]), jax.tree.leaves(out[1][0]), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_bfloat16_compute_and_remat_train_like_float32(tiny_config):
+  """bf16 activations keep float32 parameters and land close; remat changes memory, not results."""
+  _, batch = _model_state_batch(tiny_config)
+  mesh = sharding.make_mesh()
+  results = {}
+  for name, dtype, remat in (("f32", "float32", False), ("bf16", "bfloat16", False), ("remat", "float32", True)):
+    tiny_config.model.remat = remat
+    model = build_model(tiny_config.model, 8, dtype)
+    tx, _ = optim.make_optimizer(tiny_config.train)
+    state = steps.init_state(jax.random.key(0), model, tx, (1, *batch["video"].shape[1:]))
+    assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(state.params))
+    new, m = _step_fn(mesh, np.ones(8, np.float32))(jax.device_put(state, sharding.replicated(mesh)),
+                                                     sharding.to_global(batch, mesh), jax.random.key(0))
+    results[name] = (float(m.compute()["loss"]), jax.device_get(new.params))
+  assert abs(results["bf16"][0] - results["f32"][0]) < 0.05 * results["f32"][0]
+  np.testing.assert_allclose(results["remat"][0], results["f32"][0], rtol=1e-5)
+  for a, b in zip(jax.tree.leaves(results["remat"][1]), jax.tree.leaves(results["f32"][1]), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

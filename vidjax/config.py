@@ -18,6 +18,7 @@ from vidjax.models import check_model_config
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
 CLASS_WEIGHTS = ("balanced", "none")
+COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -75,6 +76,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.grad_clip_norm = 0.0  # 0 = off
   c.train.label_smoothing = 0.0
   c.train.class_weights = "balanced"
+  c.train.compute_dtype = "float32"  # or "bfloat16": activations in bf16, parameters and optimizer state in float32
+  c.train.grad_accum_steps = 1  # split each batch into this many micro-batches (same effective batch, less memory)
 
   c.eval_batch_size = 32
   c.log_every_steps = 50
@@ -137,9 +140,14 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
     _fail("train.learning_rate", t.learning_rate, "must be > 0")
   if not 0 <= t.label_smoothing < 1:
     _fail("train.label_smoothing", t.label_smoothing, "must be in [0, 1)")
+  if t.compute_dtype not in COMPUTE_DTYPES:
+    _fail("train.compute_dtype", t.compute_dtype, f"choose one of {COMPUTE_DTYPES}")
   for key, bs in (("train.batch_size", t.batch_size), ("eval_batch_size", c.eval_batch_size)):
     if bs < 1 or bs % device_count or bs % process_count:
       _fail(key, bs, f"must be a positive multiple of the device count ({device_count})")
+  if t.grad_accum_steps < 1 or t.batch_size % (device_count * t.grad_accum_steps):
+    _fail("train.grad_accum_steps", t.grad_accum_steps,
+          f"must be >= 1 and divide train.batch_size / device count ({t.batch_size} / {device_count})")
   for key in ("log_every_steps", "checkpoint_every_steps", "max_checkpoints_to_keep"):
     if c[key] < 1:
       _fail(key, c[key], "must be >= 1")

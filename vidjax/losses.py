@@ -25,7 +25,8 @@ def class_weights(mode: str, counts: list[int]) -> np.ndarray:
 
 
 def weighted_cross_entropy(logits: jax.Array, labels: jax.Array, weights: jax.Array,
-                           label_smoothing: float = 0.0, mask: jax.Array | None = None) -> jax.Array:
+                           label_smoothing: float = 0.0, mask: jax.Array | None = None,
+                           reduce: bool = True) -> jax.Array:
   """sum_i w[y_i] * ce_i / sum_i w[y_i] over the global batch (PyTorch's weighted mean).
 
   Under jit with a batch sharded over devices the sums are global, so the
@@ -39,4 +40,6 @@ def weighted_cross_entropy(logits: jax.Array, labels: jax.Array, weights: jax.Ar
   w = weights[labels]
   if mask is not None:
     w = w * mask
+  if not reduce:
+    return w * ce  # per-example weighted terms, for callers that normalise over a larger batch
   return jnp.sum(w * ce) / jnp.maximum(jnp.sum(w), 1e-12)

@@ -40,19 +40,44 @@ def init_state(rng: jax.Array, model: nn.Module, tx: optax.GradientTransformatio
 
 
 def train_step(state: TrainState, batch: dict, rng: jax.Array, *, class_weights: jax.Array,
-               label_smoothing: float, mean: float, std: float) -> tuple[TrainState, TrainMetrics]:
+               label_smoothing: float, mean: float, std: float, accum_steps: int = 1) -> tuple[TrainState, TrainMetrics]:
+  """One update. With accum_steps > 1 the batch is split into micro-batches whose gradients are summed before
+  the update: the weighted loss is sum(w*ce)/sum(w) over the whole batch, and sum(w) does not depend on the
+  parameters, so summing each micro-batch's gradient of sum(w*ce) and dividing by the batch's sum(w) gives
+  the full-batch gradient. Only BatchNorm sees micro-batch statistics (as in any framework)."""
   step_rng = jax.random.fold_in(rng, state.step)  # same dropout on a resumed run
-  x = normalize(batch["video"], mean, std)
+  labels = batch["label"]
+  weight = class_weights[labels]
+  total_weight = jnp.maximum(jnp.sum(weight), 1e-12)
 
-  def loss_fn(params):
-    logits, updates = state.apply_fn({"params": params, "batch_stats": state.batch_stats}, x, train=True,
-                                     rngs={"dropout": step_rng}, mutable=["batch_stats"])
-    loss = weighted_cross_entropy(logits, batch["label"], class_weights, label_smoothing)
-    return loss, (logits, updates)
+  def weighted_sum(params, batch_stats, video, labels, rng):
+    logits, updates = state.apply_fn({"params": params, "batch_stats": batch_stats}, normalize(video, mean, std),
+                                     train=True, rngs={"dropout": rng}, mutable=["batch_stats"])
+    per_example = weighted_cross_entropy(logits, labels, class_weights, label_smoothing, reduce=False)
+    return jnp.sum(per_example), (logits, updates.get("batch_stats", batch_stats))
 
-  (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  state = state.apply_gradients(grads=grads, batch_stats=updates.get("batch_stats", state.batch_stats))
-  return state, TrainMetrics.single_from_model_output(loss=loss, logits=logits, labels=batch["label"])
+  grad_fn = jax.value_and_grad(weighted_sum, has_aux=True)
+  if accum_steps == 1:
+    (num, (logits, batch_stats)), grads = grad_fn(state.params, state.batch_stats, batch["video"], labels, step_rng)
+  else:
+    # micro-batch j = elements j, j+k, j+2k, ...: every device keeps its own slice of the sharded batch
+    def split(x):
+      return jnp.moveaxis(x.reshape(x.shape[0] // accum_steps, accum_steps, *x.shape[1:]), 1, 0)
+
+    def body(carry, micro):
+      grads, num, batch_stats = carry
+      video, lab, j = micro
+      (n, (logits, batch_stats)), g = grad_fn(state.params, batch_stats, video, lab, jax.random.fold_in(step_rng, j))
+      return (jax.tree.map(jnp.add, grads, g), num + n, batch_stats), logits
+
+    zeros = jax.tree.map(jnp.zeros_like, state.params)
+    (grads, num, batch_stats), logits = jax.lax.scan(
+        body, (zeros, jnp.zeros((), jnp.float32), state.batch_stats),
+        (split(batch["video"]), split(labels), jnp.arange(accum_steps)))
+    logits = jnp.moveaxis(logits, 0, 1).reshape(labels.shape[0], -1)  # back to batch order
+  grads = jax.tree.map(lambda g: g / total_weight, grads)
+  state = state.apply_gradients(grads=grads, batch_stats=batch_stats)
+  return state, TrainMetrics.single_from_model_output(loss=num / total_weight, logits=logits, labels=labels)
 
 
 def eval_step(state: TrainState, batch: dict, *, mean: float, std: float) -> dict:

@@ -63,6 +63,6 @@ def print_summary(config: ml_collections.ConfigDict) -> dict:
   num_classes = list_videos(config.dataset).num_classes
   i = config.input
   shape = (1, i.num_frames, i.frame_size, i.frame_size, i.channels)
-  s = summarize(build_model(config.model, num_classes), shape)
+  s = summarize(build_model(config.model, num_classes, config.train.compute_dtype), shape)
   print(format_summary(f"{config.model.name} ({num_classes} classes)", shape, s), flush=True)
   return s

@@ -89,7 +89,7 @@ def setup(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str, ..
   workdir = os.path.abspath(os.path.expanduser(workdir))
   _check_workdir_config(config, workdir)
   data = _open_data(config, splits or (config.dataset.train_split, config.dataset.eval_split))
-  model = build_model(config.model, data.num_classes)
+  model = build_model(config.model, data.num_classes, config.train.compute_dtype)
   mesh = sharding.make_mesh()
   tx, _ = optim.make_optimizer(config.train)
   init = jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=_input_shape(config)),
@@ -142,7 +142,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   _, lr_fn = optim.make_optimizer(cfg.train)
   train_fn = jax.jit(
       partial(steps.train_step, class_weights=jnp.asarray(weights), label_smoothing=cfg.train.label_smoothing,
-              mean=cfg.input.mean, std=cfg.input.std),
+              mean=cfg.input.mean, std=cfg.input.std, accum_steps=cfg.train.grad_accum_steps),
       in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)),
       out_shardings=(sharding.replicated(mesh), sharding.replicated(mesh)), donate_argnums=0)
   eval_fn = evaluate.make_eval_step(cfg, mesh)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import flax.linen as nn
+import jax.numpy as jnp
 import ml_collections
 
 from vidjax.models.csn import CSN
@@ -16,9 +17,12 @@ MODELS: dict[str, type[nn.Module]] = {
 }
 
 
+_SET_BY_TRAINER = ("parent", "name", "num_classes", "dtype")
+
+
 def model_fields(name: str) -> set[str]:
   cls = MODELS[name]
-  return {f.name for f in dataclasses.fields(cls) if f.init and f.name not in ("parent", "name", "num_classes")}
+  return {f.name for f in dataclasses.fields(cls) if f.init and f.name not in _SET_BY_TRAINER}
 
 
 def check_model_config(cfg: ml_collections.ConfigDict) -> None:
@@ -31,7 +35,9 @@ def check_model_config(cfg: ml_collections.ConfigDict) -> None:
                      f"it takes {sorted(model_fields(cfg.name))}")
 
 
-def build_model(cfg: ml_collections.ConfigDict, num_classes: int) -> nn.Module:
+def build_model(cfg: ml_collections.ConfigDict, num_classes: int, compute_dtype: str = "float32") -> nn.Module:
+  """compute_dtype (config.train.compute_dtype) sets activations; parameters stay float32."""
   check_model_config(cfg)
   kwargs = {k: v for k, v in cfg.items() if k != "name"}
-  return MODELS[cfg.name](num_classes=num_classes, **kwargs)
+  dtype = None if compute_dtype == "float32" else jnp.dtype(compute_dtype)
+  return MODELS[cfg.name](num_classes=num_classes, dtype=dtype, **kwargs)

@@ -61,6 +61,7 @@ class CSN(nn.Module):
   variant: str = "ir"
   zero_init_residual: bool = True
   dropout: float = 0.0
+  remat: bool = False  # recompute each block's activations in the backward pass: less memory, ~1/3 more compute
   conv_impl: str = "auto"
   dtype: jnp.dtype | None = None
 
@@ -74,10 +75,11 @@ class CSN(nn.Module):
                              name="stem_bn")(x))
     if self.stem_pool:
       x = nn.max_pool(x, (1, 3, 3), (1, 2, 2), padding=((0, 0), (1, 1), (1, 1)))
+    block_cls = nn.remat(CSNBlock, static_argnums=(2,)) if self.remat else CSNBlock
     for s, (features, blocks) in enumerate(zip(self.stage_features, self.stage_blocks, strict=True)):
       for b in range(blocks):
         strides = self.stage_strides[s] if b == 0 else (1, 1, 1)
-        x = CSNBlock(features, max(1, features // self.expansion), strides, self.variant, self.zero_init_residual,
+        x = block_cls(features, max(1, features // self.expansion), strides, self.variant, self.zero_init_residual,
                      self.conv_impl, self.dtype, name=f"stage{s + 1}_block{b + 1}")(x, train)
     x = x.mean(axis=(1, 2, 3))
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
