@@ -61,7 +61,7 @@ class CSN(nn.Module):
   variant: str = "ir"
   zero_init_residual: bool = True
   dropout: float = 0.0
-  remat: bool = False  # recompute each block's activations in the backward pass: less memory, ~1/3 more compute
+  remat: bool = False  # recompute each block's activations in the backward pass (memory measured: BENCHMARKS.md)
   conv_impl: str = "auto"
   dtype: jnp.dtype | None = None
 
