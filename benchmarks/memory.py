@@ -50,7 +50,8 @@ def main(argv):
       f = jax.jit(partial(steps.train_step, class_weights=jnp.ones(101), label_smoothing=0.0, mean=0.45, std=0.225),
                   donate_argnums=0)
       mem = f.lower(state, batch, jax.random.key(0)).compile().memory_analysis()
-      print(json.dumps({"model": FLAGS.model, "conv_impl": FLAGS.conv_impl, "input": shape, "compute_dtype": dtype, "remat": remat,
+      print(json.dumps({"model": FLAGS.model, "conv_impl": FLAGS.conv_impl, "input": shape, "compute_dtype": dtype,
+                        "remat": remat,
                         "temp_mb": round(mem.temp_size_in_bytes / 2**20, 1),
                         "argument_mb": round(mem.argument_size_in_bytes / 2**20, 1),
                         "output_mb": round(mem.output_size_in_bytes / 2**20, 1)}), flush=True)

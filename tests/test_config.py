@@ -38,6 +38,8 @@ def _bad(**overrides):
     ({"dataset__val_fraction": 1.5}, r"config.dataset.val_fraction=1.5"),
     ({"train__compute_dtype": "float16"}, r"config.train.compute_dtype='float16' .* \('float32', 'bfloat16'\)"),
     ({"train__grad_accum_steps": 3}, r"config.train.grad_accum_steps=3 .* \(16 / 8\)"),
+    ({"train__schedule": "step"}, r"config.train.step_decay_every=0 .* the step schedule needs it >= 1"),
+    ({"train__ema_decay": 1.0}, r"config.train.ema_decay=1.0 .* \[0, 1\)"),
 ])
 def test_bad_values_are_refused_by_name(overrides, message):
   with pytest.raises(ValueError, match=message):

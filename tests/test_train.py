@@ -239,3 +239,25 @@ def test_bfloat16_compute_and_remat_train_like_float32(tiny_config):
   np.testing.assert_allclose(results["remat"][0], results["f32"][0], rtol=1e-5)
   for a, b in zip(jax.tree.leaves(results["remat"][1]), jax.tree.leaves(results["f32"][1]), strict=True):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_ema_tracks_parameters_and_is_what_eval_uses(tiny_config):
+  state, batch = _model_state_batch(tiny_config)
+  model = build_model(tiny_config.model, 8)
+  tx, _ = optim.make_optimizer(tiny_config.train)
+  state = steps.init_state(jax.random.key(0), model, tx, (1, *batch["video"].shape[1:]), ema=True)
+  mesh = sharding.make_mesh()
+  f = jax.jit(partial(steps.train_step, class_weights=jnp.ones(8), label_smoothing=0.0, mean=0.45, std=0.225,
+                      ema_decay=0.9))
+  new, _ = f(state, sharding.to_global(batch, mesh), jax.random.key(0))
+  for e, p0, p1 in zip(jax.tree.leaves(new.ema_params), jax.tree.leaves(state.params), jax.tree.leaves(new.params),
+                       strict=True):
+    np.testing.assert_allclose(e, 0.9 * p0 + 0.1 * p1, rtol=1e-5, atol=1e-7)
+  assert steps.eval_params(new) is new.ema_params and steps.eval_params(state.replace(ema_params=None)) is state.params
+
+
+def test_step_schedule_decays_in_stairs(tiny_config):
+  t = tiny_config.train
+  t.schedule, t.warmup_steps, t.learning_rate, t.step_decay_every, t.step_decay_factor = "step", 2, 1.0, 3, 0.1
+  _, lr = optim.make_optimizer(t)
+  np.testing.assert_allclose([float(lr(s)) for s in range(9)], [0, 0.5, 1, 1, 1, 0.1, 0.1, 0.1, 0.01], rtol=1e-6)

@@ -16,7 +16,7 @@ from input_pipeline.sources import SOURCES
 from vidjax.models import check_model_config
 
 OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "step", "constant")
 CLASS_WEIGHTS = ("balanced", "none")
 COMPUTE_DTYPES = ("float32", "bfloat16")
 
@@ -70,7 +70,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.optimizer = "adamw"
   c.train.learning_rate = 1e-3
   c.train.warmup_steps = 0
-  c.train.schedule = "cosine"
+  c.train.schedule = "cosine"  # cosine | step | constant, after the linear warmup
+  c.train.step_decay_every = 0  # step schedule: multiply the rate by step_decay_factor every this many steps
+  c.train.step_decay_factor = 0.1
+  c.train.ema_decay = 0.0  # > 0 keeps an exponential moving average of the parameters; evaluation uses it
   c.train.weight_decay = 1e-4
   c.train.momentum = 0.9  # sgd only
   c.train.grad_clip_norm = 0.0  # 0 = off
@@ -130,6 +133,10 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
     _fail("train.optimizer", t.optimizer, f"choose one of {OPTIMIZERS}")
   if t.schedule not in SCHEDULES:
     _fail("train.schedule", t.schedule, f"choose one of {SCHEDULES}")
+  if t.schedule == "step" and t.step_decay_every < 1:
+    _fail("train.step_decay_every", t.step_decay_every, "the step schedule needs it >= 1")
+  if not 0 <= t.ema_decay < 1:
+    _fail("train.ema_decay", t.ema_decay, "must be in [0, 1) (0 = off)")
   if t.class_weights not in CLASS_WEIGHTS:
     _fail("train.class_weights", t.class_weights, f"choose one of {CLASS_WEIGHTS}")
   if t.num_steps < 1:

@@ -15,6 +15,8 @@ def _decay_mask(params):
 def learning_rate_schedule(t: ml_collections.ConfigDict) -> optax.Schedule:
   if t.schedule == "constant":
     decay = optax.constant_schedule(t.learning_rate)
+  elif t.schedule == "step":
+    decay = optax.exponential_decay(t.learning_rate, t.step_decay_every, t.step_decay_factor, staircase=True)
   else:
     decay = optax.cosine_decay_schedule(t.learning_rate, max(1, t.num_steps - t.warmup_steps))
   if not t.warmup_steps:

@@ -19,6 +19,11 @@ from vidjax.losses import weighted_cross_entropy
 
 class TrainState(train_state.TrainState):
   batch_stats: Any = None
+  ema_params: Any = None  # only with config.train.ema_decay > 0; evaluation then uses these
+
+
+def eval_params(state: "TrainState") -> Any:
+  return state.params if state.ema_params is None else state.ema_params
 
 
 @flax.struct.dataclass
@@ -32,15 +37,17 @@ def normalize(video: jax.Array, mean: float, std: float) -> jax.Array:
   return (video.astype(jnp.float32) / 255.0 - mean) / std
 
 
-def init_state(rng: jax.Array, model: nn.Module, tx: optax.GradientTransformation, input_shape: tuple[int, ...]
-               ) -> TrainState:
+def init_state(rng: jax.Array, model: nn.Module, tx: optax.GradientTransformation, input_shape: tuple[int, ...],
+               ema: bool = False) -> TrainState:
   variables = model.init({"params": rng}, jnp.zeros(input_shape, jnp.float32), train=False)
   return TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
-                           batch_stats=variables.get("batch_stats", {}))
+                           batch_stats=variables.get("batch_stats", {}),
+                           ema_params=variables["params"] if ema else None)
 
 
 def train_step(state: TrainState, batch: dict, rng: jax.Array, *, class_weights: jax.Array,
-               label_smoothing: float, mean: float, std: float, accum_steps: int = 1) -> tuple[TrainState, TrainMetrics]:
+               label_smoothing: float, mean: float, std: float, accum_steps: int = 1,
+               ema_decay: float = 0.0) -> tuple[TrainState, TrainMetrics]:
   """One update. With accum_steps > 1 the batch is split into micro-batches whose gradients are summed before
   the update: the weighted loss is sum(w*ce)/sum(w) over the whole batch, and sum(w) does not depend on the
   parameters, so summing each micro-batch's gradient of sum(w*ce) and dividing by the batch's sum(w) gives
@@ -77,6 +84,9 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, class_weights:
     logits = jnp.moveaxis(logits, 0, 1).reshape(labels.shape[0], -1)  # back to batch order
   grads = jax.tree.map(lambda g: g / total_weight, grads)
   state = state.apply_gradients(grads=grads, batch_stats=batch_stats)
+  if ema_decay:
+    state = state.replace(ema_params=jax.tree.map(lambda e, p: ema_decay * e + (1 - ema_decay) * p,
+                                                  state.ema_params, state.params))
   return state, TrainMetrics.single_from_model_output(loss=num / total_weight, logits=logits, labels=labels)
 
 
@@ -85,6 +95,6 @@ def eval_step(state: TrainState, batch: dict, *, mean: float, std: float) -> dic
   video = batch["video"]  # [B, clips, T, H, W, C]
   b, k = video.shape[:2]
   x = normalize(video.reshape(b * k, *video.shape[2:]), mean, std)
-  logits = state.apply_fn({"params": state.params, "batch_stats": state.batch_stats}, x, train=False)
+  logits = state.apply_fn({"params": eval_params(state), "batch_stats": state.batch_stats}, x, train=False)
   probs = jax.nn.softmax(logits.astype(jnp.float32), -1).reshape(b, k, -1).mean(1)
   return {"probs": probs, "label": batch["label"], "mask": batch["mask"]}

@@ -66,8 +66,8 @@ def _check_workdir_config(config: ml_collections.ConfigDict, workdir: str) -> No
   if os.path.exists(path):
     with open(path) as f:
       saved = json.load(f)
-    # What defines the trained model; eval split, store and loader settings may differ.
-    identity = [("model", None)] + [("dataset", k) for k in ("name", "data_dir", "classes", "split")]
+    # What defines the trained model and its saved state; eval split, store and loader settings may differ.
+    identity = [("model", None), ("train", "ema_decay")] + [("dataset", k) for k in ("name", "data_dir", "classes", "split")]
     for section, key in identity:
       a, b = saved.get(section, {}), current.get(section, {})
       if key is not None:
@@ -92,7 +92,8 @@ def setup(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str, ..
   model = build_model(config.model, data.num_classes, config.train.compute_dtype)
   mesh = sharding.make_mesh()
   tx, _ = optim.make_optimizer(config.train)
-  init = jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=_input_shape(config)),
+  init = jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=_input_shape(config),
+                         ema=config.train.ema_decay > 0),
                  out_shardings=sharding.replicated(mesh))
   state = init(jax.random.key(config.seed))
   return Run(config, workdir, mesh, data, model, state, checkpointing.Checkpointer(workdir, config.max_checkpoints_to_keep))
@@ -142,7 +143,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   _, lr_fn = optim.make_optimizer(cfg.train)
   train_fn = jax.jit(
       partial(steps.train_step, class_weights=jnp.asarray(weights), label_smoothing=cfg.train.label_smoothing,
-              mean=cfg.input.mean, std=cfg.input.std, accum_steps=cfg.train.grad_accum_steps),
+              mean=cfg.input.mean, std=cfg.input.std, accum_steps=cfg.train.grad_accum_steps,
+              ema_decay=cfg.train.ema_decay),
       in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)),
       out_shardings=(sharding.replicated(mesh), sharding.replicated(mesh)), donate_argnums=0)
   eval_fn = evaluate.make_eval_step(cfg, mesh)
