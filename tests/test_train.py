@@ -102,7 +102,7 @@ def test_workdir_of_another_model_is_refused(tiny_config, tmp_path):
     train.train_and_evaluate(tiny_config, workdir)
 
 
-def _write_config(path, tiny_config, num_steps, every):
+def _write_config(path, tiny_config, num_steps, every, extra=""):
   c = tiny_config
   path.write_text(
       "from configs.csn import get_config as base\n\n"
@@ -124,6 +124,7 @@ def _write_config(path, tiny_config, num_steps, every):
       "  c.train.warmup_steps = 2\n"
       "  c.log_every_steps = 5\n"
       f"  c.checkpoint_every_steps = {every}\n"
+      f"{extra}"
       "  return c\n")
 
 

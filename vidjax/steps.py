@@ -3,7 +3,6 @@
 No `from __future__ import annotations` here: clu reads metric annotations at runtime.
 """
 
-
 from typing import Any
 
 import flax
