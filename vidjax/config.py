@@ -80,7 +80,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.label_smoothing = 0.0
   c.train.class_weights = "balanced"
   c.train.compute_dtype = "float32"  # or "bfloat16": activations in bf16, parameters and optimizer state in float32
-  c.train.grad_accum_steps = 1  # split each batch into this many micro-batches (same effective batch, less memory)
+  c.train.grad_accum_steps = 1  # split each batch into this many micro-batches: same update, smaller passes
 
   c.eval_batch_size = 32
   c.log_every_steps = 50
