@@ -13,7 +13,7 @@ from absl import logging
 from jax.experimental import multihost_utils
 from sklearn import metrics as skm
 
-from input_pipeline import loader
+from input_pipeline import clip_spec, loader
 from vidjax import sharding, steps
 
 
@@ -25,8 +25,6 @@ def make_eval_step(config: ml_collections.ConfigDict, mesh):
 
 def predict(state, source, config: ml_collections.ConfigDict, mesh, eval_fn) -> tuple[np.ndarray, np.ndarray]:
   """(probs [N, C], labels [N]) over the whole split, padding removed."""
-  from input_pipeline import clip_spec
-
   batches = loader.eval_batches(source, clip_spec(config), global_batch=config.eval_batch_size,
                                 process_index=jax.process_index(), process_count=jax.process_count(),
                                 threads=config.input.loader_threads)

@@ -186,7 +186,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                                   for k in ("loss", "accuracy", "macro_f1", "weighted_f1")})
       evaluate.log_report(report, cfg.dataset.eval_split, step)
     if step % cfg.checkpoint_every_steps == 0 or step == num_steps:
-      run.checkpointer.save(step, state, {"step": step, "data_position": step * cfg.train.batch_size})
+      run.checkpointer.save(step, state, {"step": step})  # the step alone fixes the data position
       last_saved = step
   run.checkpointer.close()
 
