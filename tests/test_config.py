@@ -23,7 +23,7 @@ def _bad(**overrides):
 @pytest.mark.parametrize("overrides,message", [
     ({"dataset__name": "kinetics"},
      r"config.dataset.name='kinetics' .* \['hmdb51', 'synthetic_motion', 'ucf101', 'video_folder'\]"),
-    ({"model__name": "vit"}, r"config.model.name='vit' is not a model; choose one of \['csn', 'mean_frame'\]"),
+    ({"model__name": "vit"}, r"config.model.name='vit' is not a model; choose one of \['cnn_lstm', 'csn', 'frozen_features', 'mean_frame', 'video_resnet'\]"),
     ({"dataset__name": "ucf101"}, r"config.dataset.data_dir='' .* set it to the dataset root"),
     ({"dataset__name": "ucf101", "dataset__data_dir": "/no/such/dir"}, r"config.dataset.data_dir='/no/such/dir'.*no such"),
     ({"dataset__split": 4}, r"config.dataset.split=4"),
@@ -49,13 +49,30 @@ def test_bad_values_are_refused_by_name(overrides, message):
 def test_unknown_model_setting_is_refused():
   c = get_config()
   with c.unlocked():
-    c.model.depth = 50
-  with pytest.raises(ValueError, match=r"config.model has settings \['depth'\] that model 'csn' does not take"):
+    c.model.lstm_hidden = 50
+  with pytest.raises(ValueError, match=r"config.model has settings \['lstm_hidden'\] that model 'csn' does not take"):
     config_lib.validate(c)
 
 
-def test_default_configs_are_valid():
-  config_lib.validate(get_config(), device_count=8)
+def test_every_config_file_is_valid_and_builds_its_model():
+  import importlib
+  import pathlib
+
+  import jax
+  import jax.numpy as jnp
+
+  from vidjax.models import build_model
+
+  names = sorted(p.stem for p in (pathlib.Path(__file__).parent.parent / "configs").glob("*.py")
+                 if p.stem not in ("__init__", "common"))
+  assert len(names) >= 14, names
+  for name in names:
+    c = importlib.import_module(f"configs.{name}").get_config()
+    config_lib.validate(c, device_count=8)
+    shape = (1, c.input.num_frames, c.input.frame_size, c.input.frame_size, c.input.channels)
+    model = build_model(c.model, 101)
+    out = jax.eval_shape(lambda m=model, s=shape: m.apply(m.init(jax.random.key(0), jnp.zeros(s)), jnp.zeros(s)))
+    assert out.shape == (1, 101), name
 
 
 def _main(*args, cwd):

@@ -64,6 +64,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict()
   c.model.name = "csn"
 
+  c.init = ml_collections.ConfigDict()
+  c.init.path = ""  # converted weights (python -m vidjax.weights ...) to start from; '' = random init
+  c.init.prefix = ""  # module that receives them: '' = the whole model, 'backbone' / 'frozen_backbone' = a 2D backbone
+
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 32  # global, over all devices and hosts
   c.train.num_steps = 1000
@@ -114,6 +118,9 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
     if c.dataset[key] not in splits:
       _fail(f"dataset.{key}", c.dataset[key], f"choose one of {splits} ('val' needs dataset.val_fraction > 0)")
   check_model_config(c.model)
+  if c.init.path and not os.path.isfile(os.path.join(c.init.path, "weights.json")):
+    _fail("init.path", c.init.path, "no converted weights there (weights.json); make them with "
+          "`python -m vidjax.weights --pth FILE --arch ARCH --out DIR`")
   for key in ("num_frames", "frame_size", "eval_clips", "frame_stride", "loader_threads"):
     if c.input[key] < 1:
       _fail(f"input.{key}", c.input[key], "must be >= 1")

@@ -12,6 +12,14 @@ def _decay_mask(params):
   return jax.tree.map(lambda p: p.ndim > 1, params)
 
 
+def _frozen_mask(params):
+  """Parameters under a top-level `frozen_*` module (a frozen feature extractor) are never updated."""
+  def mark(name, subtree):
+    frozen = name.startswith("frozen")
+    return jax.tree.map(lambda _: frozen, subtree)
+  return {k: mark(k, v) for k, v in params.items()}
+
+
 def learning_rate_schedule(t: ml_collections.ConfigDict) -> optax.Schedule:
   if t.schedule == "constant":
     decay = optax.constant_schedule(t.learning_rate)
@@ -34,4 +42,5 @@ def make_optimizer(t: ml_collections.ConfigDict) -> tuple[optax.GradientTransfor
                       optax.sgd(lr, momentum=t.momentum, nesterov=True))
   if t.grad_clip_norm > 0:
     opt = optax.chain(optax.clip_by_global_norm(t.grad_clip_norm), opt)
-  return opt, lr
+  # last, so that neither the gradient step nor weight decay moves a frozen parameter
+  return optax.chain(opt, optax.masked(optax.set_to_zero(), _frozen_mask)), lr

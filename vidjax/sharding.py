@@ -24,6 +24,16 @@ def data_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, PartitionSpec(DATA_AXIS))
 
 
+def replicate(tree, mesh: Mesh):
+  """Host values (the same on every process) -> arrays replicated over the whole mesh, multi-host included."""
+  sharding = replicated(mesh)
+
+  def put(x):
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+  return jax.tree.map(put, tree)
+
+
 def to_global(batch: dict, mesh: Mesh) -> dict:
   """This host's numpy batch -> global arrays sharded along the batch axis."""
   sharding = data_sharded(mesh)

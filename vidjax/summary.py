@@ -34,6 +34,7 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
       continue
     count = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(params[name]))
     out = outputs.get(name, {}).get("__call__", (None,))[0]
+    out = jax.tree.leaves(out)[0] if out is not None else None  # an LSTM returns (sequence, state)
     rows.append({"layer": name, "output": tuple(out.shape[1:]) if out is not None else None, "params": count})
   total = sum(r["params"] for r in rows)
   stats = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(variables.get("batch_stats", {})))

@@ -20,7 +20,7 @@ from clu import metric_writers
 import input_pipeline
 from input_pipeline import loader
 from input_pipeline.sources.listing import NotReadyError
-from vidjax import checkpointing, evaluate, losses, optim, sharding, steps, summary
+from vidjax import checkpointing, evaluate, losses, optim, sharding, steps, summary, weights
 from vidjax import config as config_lib
 from vidjax.models import build_model
 
@@ -96,7 +96,21 @@ def setup(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str, ..
                          ema=config.train.ema_decay > 0),
                  out_shardings=sharding.replicated(mesh))
   state = init(jax.random.key(config.seed))
+  if config.init.path:
+    state = _init_from_weights(state, config, mesh)
   return Run(config, workdir, mesh, data, model, state, checkpointing.Checkpointer(workdir, config.max_checkpoints_to_keep))
+
+
+def _init_from_weights(state: steps.TrainState, config: ml_collections.ConfigDict, mesh) -> steps.TrainState:
+  """Fine-tuning start: imported weights replace the random init (a resumed run then overrides both)."""
+  fresh = jax.tree.map(lambda x: np.asarray(x.addressable_data(0)),  # replicated: any local copy is the value
+                       {"params": state.params, "batch_stats": state.batch_stats})
+  merged, notes = weights.merge_into(fresh, weights.load(config.init.path), config.init.prefix)
+  for note in notes:
+    logging.info("init from %s: %s", config.init.path, note)
+  merged = sharding.replicate(merged, mesh)
+  return state.replace(params=merged["params"], batch_stats=merged["batch_stats"],
+                       ema_params=merged["params"] if state.ema_params is not None else None)
 
 
 def describe_model(run: Run) -> dict:

@@ -8,12 +8,18 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
+from vidjax.models.cnn_lstm import CNNLSTM
 from vidjax.models.csn import CSN
+from vidjax.models.frozen_features import FrozenFeatureHead
 from vidjax.models.mean_frame import MeanFrameCNN
+from vidjax.models.video_resnet import VideoResNet
 
 MODELS: dict[str, type[nn.Module]] = {
+    "cnn_lstm": CNNLSTM,
     "csn": CSN,
+    "frozen_features": FrozenFeatureHead,
     "mean_frame": MeanFrameCNN,
+    "video_resnet": VideoResNet,
 }
 
 

@@ -3,7 +3,13 @@ Channel-Separated Convolutional Networks").
 
 ir-CSN: the bottleneck's 3x3x3 conv becomes a depthwise 3x3x3 conv (no channel
 interaction inside it). ip-CSN keeps interaction with an extra 1x1x1 conv
-before the depthwise one.
+before the depthwise one. `dw2plus1d` is the UCF101 study's "2D depthwise +
+(2+1)D" net, read as: the depthwise 3x3x3 factorised into a depthwise 1x3x3
+(spatial, per frame) then a depthwise 3x1x1 (temporal), with BN + ReLU between.
+
+`depth` selects the paper's stage sizes (26/50/101/152, bottleneck blocks,
+expansion 4); parameter counts are checked against published ones in
+tests/test_model_zoo.py.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import jax.numpy as jnp
 
 from vidjax.models.layers import Conv3D, DepthwiseConv3D, Pointwise
 
-VARIANTS = ("ir", "ip")
+VARIANTS = ("ir", "ip", "dw2plus1d")
+DEPTHS = {26: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
 
 class CSNBlock(nn.Module):
@@ -35,7 +42,13 @@ class CSNBlock(nn.Module):
     y = nn.relu(norm(name="bn1")(Pointwise(self.mid, dtype=self.dtype, name="conv1")(x)))
     if self.variant == "ip":
       y = Pointwise(self.mid, dtype=self.dtype, name="conv2_pw")(y)
-    y = DepthwiseConv3D((3, 3, 3), self.strides, impl=self.conv_impl, dtype=self.dtype, name="conv2_dw")(y)
+    if self.variant == "dw2plus1d":
+      st, sh, sw = self.strides
+      y = DepthwiseConv3D((1, 3, 3), (1, sh, sw), impl=self.conv_impl, dtype=self.dtype, name="conv2_dw_s")(y)
+      y = nn.relu(norm(name="bn2_s")(y))
+      y = DepthwiseConv3D((3, 1, 1), (st, 1, 1), impl=self.conv_impl, dtype=self.dtype, name="conv2_dw_t")(y)
+    else:
+      y = DepthwiseConv3D((3, 3, 3), self.strides, impl=self.conv_impl, dtype=self.dtype, name="conv2_dw")(y)
     y = nn.relu(norm(name="bn2")(y))
     y = Pointwise(self.features, dtype=self.dtype, name="conv3")(y)
     # Zero-init of the last BN scale makes each block start as the identity, which
@@ -56,6 +69,7 @@ class CSN(nn.Module):
   stem_pool: bool = True  # 1x3x3 max pool, stride (1,2,2), as in ResNets
   stage_features: Sequence[int] = (256, 512, 1024, 2048)
   stage_blocks: Sequence[int] = (3, 4, 6, 3)
+  depth: int = 0  # 26, 50, 101 or 152 sets stage_blocks to the paper's; 0 uses stage_blocks
   stage_strides: Sequence[Sequence[int]] = ((1, 1, 1), (2, 2, 2), (2, 2, 2), (2, 2, 2))
   expansion: int = 4  # block output / bottleneck channels
   variant: str = "ir"
@@ -68,7 +82,10 @@ class CSN(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     if self.variant not in VARIANTS:
-      raise ValueError(f"CSN variant must be one of {VARIANTS}, got {self.variant!r}")
+      raise ValueError(f"config.model.variant={self.variant!r} is not one of {VARIANTS}")
+    if self.depth and self.depth not in DEPTHS:
+      raise ValueError(f"config.model.depth={self.depth} is not one of {sorted(DEPTHS)} (or 0: use stage_blocks)")
+    stage_blocks = DEPTHS[self.depth] if self.depth else self.stage_blocks
     x = Conv3D(self.stem_features, self.stem_kernel, self.stem_strides, impl=self.conv_impl, dtype=self.dtype,
                name="stem_conv")(x)
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype,
@@ -76,7 +93,7 @@ class CSN(nn.Module):
     if self.stem_pool:
       x = nn.max_pool(x, (1, 3, 3), (1, 2, 2), padding=((0, 0), (1, 1), (1, 1)))
     block_cls = nn.remat(CSNBlock, static_argnums=(2,)) if self.remat else CSNBlock
-    for s, (features, blocks) in enumerate(zip(self.stage_features, self.stage_blocks, strict=True)):
+    for s, (features, blocks) in enumerate(zip(self.stage_features, stage_blocks, strict=True)):
       for b in range(blocks):
         strides = self.stage_strides[s] if b == 0 else (1, 1, 1)
         x = block_cls(features, max(1, features // self.expansion), strides, self.variant, self.zero_init_residual,

@@ -1,0 +1,29 @@
+"""The HMDB51 study's third variant: two convs per stage (six in all), BatchNorm + LeakyReLU, dropout 0.3.
+
+  python main.py --config=configs/cnn_lstm_deep_dropout.py --workdir=runs/cnn_lstm_deep_dropout
+  HMDB51: --config.dataset.name=hmdb51 --config.dataset.data_dir=/data/hmdb51 --config.input.flip=True
+          --config.dataset.max_train_per_class=30  (the study's subset)
+
+Frames: 16 evenly spaced per video (the study's sampling), 112 x 112 RGB.
+"""
+
+from configs.common import study_input
+from vidjax.config import base_config
+
+
+def get_config():
+  c = study_input(base_config())
+  c.input.train_sampling = "uniform"
+  c.model.name = "cnn_lstm"
+  c.model.backbone = "simple"
+  c.model.widths = (32, 64, 128)
+  c.model.depths = (2, 2, 2)
+  c.model.batch_norm = True
+  c.model.activation = "leaky_relu"
+  c.model.lstm_hidden = 256
+  c.model.lstm_layers = 1
+  c.model.dropout = 0.3
+  c.model.remat = False
+  c.train.class_weights = "balanced"
+  c.train.learning_rate = 1e-3
+  return c

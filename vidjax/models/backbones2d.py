@@ -1,0 +1,126 @@
+"""2D backbones applied to every frame: the CNN half of CNN+LSTM and of frozen-feature models.
+
+`simple` and `vgg` are plain conv stacks (the HMDB51 and UCF101 studies); `resnet`
+is torchvision's ResNet layout (BasicBlock), at its defaults exactly resnet18, with
+torchvision's module names so its `.pth` weights import by renaming.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+BACKBONES = ("simple", "vgg", "resnet")
+DEFAULTS = {  # name -> (widths, convs or blocks per stage)
+    "simple": ((32, 64, 128), (1, 1, 1)),
+    "vgg": ((32, 64, 128, 256, 512), (2, 2, 2, 2, 2)),
+    "resnet": ((64, 128, 256, 512), (2, 2, 2, 2)),  # resnet18
+}
+ACTIVATIONS = {"relu": nn.relu, "leaky_relu": nn.leaky_relu}  # leaky slope 0.01, as torch and flax default
+
+
+def max_pool_2x2(x: jax.Array) -> jax.Array:
+  """2x2/2 max pool as a reshape + max where sizes are even: its gradient is a cheap mask, whereas
+  XLA:CPU's select-and-scatter (the reduce_window gradient) costs ~27x the forward pass."""
+  n, h, w, c = x.shape
+  if h % 2 or w % 2:
+    return nn.max_pool(x, (2, 2), (2, 2))
+  return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def _bn(train: bool, dtype, name: str) -> nn.BatchNorm:
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)
+
+
+def _conv(features: int, kernel: int, stride: int, dtype, name: str, use_bias: bool = False) -> nn.Conv:
+  p = kernel // 2
+  return nn.Conv(features, (kernel, kernel), (stride, stride), padding=((p, p), (p, p)), use_bias=use_bias,
+                 dtype=dtype, kernel_init=nn.initializers.variance_scaling(2.0, "fan_out", "normal"), name=name)
+
+
+class PlainCNN(nn.Module):
+  """Stages of 3x3 convs (+ BatchNorm) + activation, each stage ending in a 2x2 max pool; global average pool."""
+
+  widths: Sequence[int]
+  depths: Sequence[int]
+  batch_norm: bool = False
+  activation: str = "relu"
+  dtype: jnp.dtype | None = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+    act = ACTIVATIONS[self.activation]
+    for s, (width, n) in enumerate(zip(self.widths, self.depths, strict=True)):
+      for i in range(n):
+        name = f"conv{s + 1}_{i + 1}"
+        x = _conv(width, 3, 1, self.dtype, name, use_bias=not self.batch_norm)(x)
+        if self.batch_norm:
+          x = _bn(train, self.dtype, f"bn{s + 1}_{i + 1}")(x)
+        x = act(x)
+      x = max_pool_2x2(x)
+    return x.mean(axis=(1, 2))
+
+
+class BasicBlock2D(nn.Module):
+  planes: int
+  stride: int
+  dtype: jnp.dtype | None = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+    y = nn.relu(_bn(train, self.dtype, "bn1")(_conv(self.planes, 3, self.stride, self.dtype, "conv1")(x)))
+    y = _bn(train, self.dtype, "bn2")(_conv(self.planes, 3, 1, self.dtype, "conv2")(y))
+    if self.stride != 1 or x.shape[-1] != self.planes:
+      x = _bn(train, self.dtype, "downsample_1")(_conv(self.planes, 1, self.stride, self.dtype, "downsample_0")(x))
+    return nn.relu(x + y)
+
+
+class ResNet2D(nn.Module):
+  """torchvision's ResNet with BasicBlocks; num_classes=0 returns the pooled features."""
+
+  widths: Sequence[int] = (64, 128, 256, 512)
+  depths: Sequence[int] = (2, 2, 2, 2)
+  num_classes: int = 0
+  dtype: jnp.dtype | None = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+    x = nn.relu(_bn(train, self.dtype, "bn1")(_conv(self.widths[0], 7, 2, self.dtype, "conv1")(x)))
+    x = nn.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
+    for s, (planes, n) in enumerate(zip(self.widths, self.depths, strict=True)):
+      for b in range(n):
+        x = BasicBlock2D(planes, 2 if (s > 0 and b == 0) else 1, self.dtype, name=f"layer{s + 1}_{b}")(x, train)
+    x = x.mean(axis=(1, 2))
+    if self.num_classes:
+      x = nn.Dense(self.num_classes, dtype=jnp.float32, name="fc")(x.astype(jnp.float32))
+    return x
+
+
+def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] = (), batch_norm: bool = False,
+                  activation: str = "relu", dtype=None, module_name: str = "backbone", remat: bool = False
+                  ) -> nn.Module:
+  """widths/depths () take the backbone's defaults (DEFAULTS); remat recomputes activations in the backward pass."""
+  if name not in BACKBONES:
+    raise ValueError(f"config.model.backbone={name!r} is not one of {BACKBONES}")
+  if activation not in ACTIVATIONS:
+    raise ValueError(f"config.model.activation={activation!r} is not one of {sorted(ACTIVATIONS)}")
+  dw, dd = DEFAULTS[name]
+  widths, depths = tuple(widths) or dw, tuple(depths) or dd
+  if len(widths) != len(depths):
+    raise ValueError(f"config.model.widths {widths} and config.model.depths {depths} must have the same length")
+  if name == "resnet":
+    cls = nn.remat(ResNet2D, static_argnums=(2,)) if remat else ResNet2D
+    return cls(widths, depths, dtype=dtype, name=module_name)
+  cls = nn.remat(PlainCNN, static_argnums=(2,)) if remat else PlainCNN
+  return cls(widths, depths, batch_norm, activation, dtype, name=module_name)
+
+
+def per_frame(backbone: nn.Module, x: jax.Array, train: bool) -> jax.Array:
+  """[B, T, H, W, C] -> [B, T, D]: frames are folded into the batch, one big 2D pass."""
+  b, t = x.shape[:2]
+  return backbone(x.reshape(b * t, *x.shape[2:]), train).reshape(b, t, -1)
+
+

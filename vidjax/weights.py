@@ -1,0 +1,234 @@
+"""Pretrained weights: torchvision state dicts -> vidjax variables, and initialising a model from them.
+
+    python -m vidjax.weights --pth r2plus1d_18-91a641e6.pth --arch r2plus1d_18 --out weights/r2plus1d_18
+
+`.pth` files are read with `torch.load(weights_only=True)` (no arbitrary unpickling;
+torch is needed only for this command), `.npz` with `allow_pickle=False`. vidjax
+modules carry torchvision's names with '.' -> '_', so conversion is renaming plus
+layout changes (conv OI... -> ...IO, linear transposed), then a check that every
+tensor fits the vidjax model. The output is an orbax checkpoint of
+{params, batch_stats} plus weights.json; `config.init.path` points a run at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import orbax.checkpoint as ocp
+from absl import logging
+
+from vidjax.models.backbones2d import ResNet2D
+from vidjax.models.video_resnet import VideoResNet
+
+# torchvision name -> (vidjax model name, model settings, module path prefix in that model)
+ARCHS = {
+    "r2plus1d_18": ("video_resnet", {"arch": "r2plus1d", "depth": 18}),
+    "r3d_18": ("video_resnet", {"arch": "r3d", "depth": 18}),
+    "mc3_18": ("video_resnet", {"arch": "mc3", "depth": 18}),
+    "resnet18": ("resnet2d", {}),
+}
+_CLASSIFIER = ("fc", "head")  # top-level modules whose shape may change with the class count
+
+
+def read_state_dict(path: str) -> dict[str, np.ndarray]:
+  """A torch state dict as numpy arrays, without unpickling anything but tensors."""
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"Weights file {path!r} does not exist")
+  if path.endswith(".npz"):
+    with np.load(path, allow_pickle=False) as f:
+      return {k: f[k] for k in f.files}
+  try:
+    import torch  # optional: only .pth files need it
+  except ImportError as e:
+    raise ImportError(f"Reading {path!r} needs PyTorch (pip install torch), or convert it to .npz "
+                      "of {name: array} elsewhere") from e
+  try:
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+  except Exception as e:  # torch's UnpicklingError and friends: refuse, do not retry unsafely
+    raise ValueError(f"{path!r} is not a plain tensor state dict that torch.load(weights_only=True) accepts: {e}") from e
+  sd = sd.get("state_dict", sd) if isinstance(sd, dict) else sd
+  return {k: v.detach().cpu().numpy() for k, v in sd.items() if hasattr(v, "detach")}
+
+
+def _module_path(torch_module: str) -> tuple[str, ...]:
+  """'layer2.0.conv1.0.3' -> ('layer2_0', 'conv1_0_3'); 'stem.0' -> ('stem_0',); 'lstm' -> ('lstm',)."""
+  m = re.match(r"^(layer\d+)\.(\d+)\.(.+)$", torch_module)
+  if m:
+    return (f"{m[1]}_{m[2]}", m[3].replace(".", "_"))
+  return (torch_module.replace(".", "_"),)
+
+
+def torch_to_flax(state_dict: Mapping[str, np.ndarray]) -> dict:
+  """torchvision CNN state dict -> {'params': ..., 'batch_stats': ...} in vidjax layout."""
+  params: dict = {}
+  stats: dict = {}
+
+  def put(tree, path, value):
+    for p in path[:-1]:
+      tree = tree.setdefault(p, {})
+    tree[path[-1]] = np.asarray(value, np.float32)
+
+  for key, value in state_dict.items():
+    module, _, leaf = key.rpartition(".")
+    path = _module_path(module)
+    if leaf == "num_batches_tracked":
+      continue
+    if leaf == "weight" and value.ndim == 5:  # Conv3d (O, I, T, H, W) -> (T, H, W, I, O)
+      put(params, (*path, "kernel"), value.transpose(2, 3, 4, 1, 0))
+    elif leaf == "weight" and value.ndim == 4:  # Conv2d (O, I, H, W) -> (H, W, I, O)
+      put(params, (*path, "kernel"), value.transpose(2, 3, 1, 0))
+    elif leaf == "weight" and value.ndim == 2:  # Linear (O, I) -> (I, O)
+      put(params, (*path, "kernel"), value.T)
+    elif leaf == "weight":  # BatchNorm
+      put(params, (*path, "scale"), value)
+    elif leaf == "bias":
+      put(params, (*path, "bias"), value)
+    elif leaf == "running_mean":
+      put(stats, (*path, "mean"), value)
+    elif leaf == "running_var":
+      put(stats, (*path, "var"), value)
+    else:
+      raise ValueError(f"Do not know how to convert {key!r} {value.shape}")
+  return {"params": params, "batch_stats": stats}
+
+
+def torch_lstm_to_flax(state_dict: Mapping[str, np.ndarray], layers: int = 1) -> dict:
+  """torch.nn.LSTM weights -> vidjax.models.lstm.StackedLSTM params."""
+  out = {}
+  for k in range(layers):
+    out[f"l{k}"] = {
+        "ih": {"kernel": np.asarray(state_dict[f"weight_ih_l{k}"]).T, "bias": np.asarray(state_dict[f"bias_ih_l{k}"])},
+        "step": {"hh": {"kernel": np.asarray(state_dict[f"weight_hh_l{k}"]).T,
+                        "bias": np.asarray(state_dict[f"bias_hh_l{k}"])}},
+    }
+  return out
+
+
+def model_for(arch: str, num_classes: int):
+  """The vidjax module a torchvision architecture converts into."""
+  if arch not in ARCHS:
+    raise ValueError(f"--arch={arch!r} is not one of {sorted(ARCHS)}")
+  name, kwargs = ARCHS[arch]
+  if name == "resnet2d":
+    return ResNet2D(num_classes=num_classes), (1, 32, 32, 3)
+  return VideoResNet(num_classes=num_classes, **kwargs), (1, 4, 32, 32, 3)
+
+
+def _shapes(tree) -> dict[tuple[str, ...], tuple[int, ...]]:
+  flat = jax.tree_util.tree_flatten_with_path(tree)[0]
+  return {tuple(k.key for k in path): tuple(np.shape(v)) for path, v in flat}
+
+
+def check_against(variables: dict, reference: dict, what: str) -> None:
+  """Every tensor present in both with equal shape, and nothing missing on either side."""
+  for col in ("params", "batch_stats"):
+    got, want = _shapes(variables.get(col, {})), _shapes(reference.get(col, {}))
+    missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+    wrong = sorted(k for k in set(got) & set(want) if got[k] != want[k])
+    if missing or extra or wrong:
+      detail = "; ".join(filter(None, [
+          f"missing {['/'.join(k) for k in missing[:5]]}" if missing else "",
+          f"unexpected {['/'.join(k) for k in extra[:5]]}" if extra else "",
+          f"shape {['/'.join(k) + f' {got[k]} vs {want[k]}' for k in wrong[:5]]}" if wrong else ""]))
+      raise ValueError(f"{what} does not fit the vidjax model ({col}): {detail}")
+
+
+def convert(pth: str, arch: str) -> dict:
+  """State dict file -> checked vidjax variables."""
+  variables = torch_to_flax(read_state_dict(pth))
+  num_classes = variables["params"]["fc"]["kernel"].shape[1]
+  model, shape = model_for(arch, num_classes)
+  reference = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(shape), train=False))
+  check_against(variables, reference, f"{pth!r} as {arch}")
+  return variables
+
+
+def save(variables: dict, out_dir: str, meta: dict) -> None:
+  out_dir = os.path.abspath(out_dir)
+  if os.path.exists(os.path.join(out_dir, "weights.json")):
+    raise FileExistsError(f"{out_dir!r} already holds converted weights; choose another --out")
+  ckpt = ocp.StandardCheckpointer()
+  ckpt.save(os.path.join(out_dir, "variables"), variables)
+  ckpt.wait_until_finished()
+  with open(os.path.join(out_dir, "weights.json"), "w") as f:
+    json.dump(meta, f, indent=1)
+
+
+def load(path: str) -> dict:
+  """Converted weights ({params, batch_stats}) as numpy trees."""
+  if not os.path.isfile(os.path.join(path, "weights.json")):
+    raise FileNotFoundError(f"config.init.path={path!r} holds no converted weights (weights.json); "
+                            "make them with `python -m vidjax.weights --pth FILE --arch ARCH --out DIR`")
+  restored = ocp.StandardCheckpointer().restore(os.path.join(os.path.abspath(path), "variables"))
+  return jax.tree.map(np.asarray, restored)
+
+
+def merge_into(variables: dict, loaded: dict, prefix: str = "") -> tuple[dict, list[str]]:
+  """Copies loaded tensors into a model's fresh variables (at module `prefix`, '' = the root).
+
+  Tensors of a classifier (`fc`, `head`) whose shape differs keep their fresh init: that is fine-tuning on a
+  new class count. Any other mismatch is an error. Loaded tensors the model lacks (a backbone's `fc` when only
+  the backbone is taken) are skipped. Returns the new variables and a list of what was not copied.
+  """
+  notes: list[str] = []
+  out = jax.tree.map(lambda x: x, variables)
+  copied = 0
+  for col in ("params", "batch_stats"):
+    target = out.get(col, {})
+    for p in prefix.split("/") if prefix else ():
+      if p not in target:
+        raise ValueError(f"config.init.prefix={prefix!r}: the model has no module {p!r} "
+                         f"(top-level modules: {sorted(out['params'])})")
+      target = target[p]
+    src_flat = _shapes(loaded.get(col, {}))
+    dst_flat = _shapes(target)
+    for path, shape in src_flat.items():
+      name = "/".join(path)
+      if path not in dst_flat:
+        notes.append(f"skipped {col}/{name} (not in the model)")
+        continue
+      if dst_flat[path] != shape:
+        if path[0] in _CLASSIFIER and not prefix:
+          notes.append(f"kept fresh {col}/{name}: {shape} -> {dst_flat[path]} (new classifier)")
+          continue
+        raise ValueError(f"Weights {col}/{name} have shape {shape}, the model needs {dst_flat[path]}: "
+                         "the architecture settings (config.model) differ from the weights'")
+      node, src = target, loaded[col]
+      for p in path[:-1]:
+        node, src = node[p], src[p]
+      node[path[-1]] = jnp.asarray(src[path[-1]], dtype=node[path[-1]].dtype)
+      copied += 1
+    for path in sorted(set(dst_flat) - set(src_flat)):
+      if not (path[0] in _CLASSIFIER and not prefix):
+        raise ValueError(f"Weights lack {col}/{'/'.join(path)} that the model has: config.model does not "
+                         "match the weights' architecture (or set config.init.prefix)")
+  if not copied:
+    raise ValueError("No tensor of the weights matched the model")
+  return out, notes
+
+
+def main(argv: list[str] | None = None) -> None:
+  ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  ap.add_argument("--pth", required=True, help="torchvision state dict (.pth) or .npz of {name: array}")
+  ap.add_argument("--arch", required=True, choices=sorted(ARCHS))
+  ap.add_argument("--out", required=True, help="new directory for the vidjax weights")
+  a = ap.parse_args(argv)
+  variables = convert(a.pth, a.arch)
+  n = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(variables["params"]))
+  save(variables, a.out, {"arch": a.arch, "source": os.path.abspath(a.pth), "parameters": n,
+                          "num_classes": int(variables["params"]["fc"]["kernel"].shape[1])})
+  logging.info("Wrote %s (%s, %d parameters)", a.out, a.arch, n)
+  print(f"Wrote {os.path.abspath(a.out)}: {a.arch}, {n:,} parameters. Use it with "
+        f"--config.init.path={os.path.abspath(a.out)}" + (" --config.init.prefix=frozen_backbone (or backbone)"
+                                                         if a.arch == "resnet18" else ""))
+
+
+if __name__ == "__main__":
+  main()
