@@ -20,6 +20,7 @@ def get_config():
   c.model.depths = (1, 1, 1)
   c.model.batch_norm = False
   c.model.activation = "relu"
+  c.model.pool = "avg"  # "flatten" keeps positions for the LSTM (simple/vgg backbones)
   c.model.lstm_hidden = 256
   c.model.lstm_layers = 1
   c.model.dropout = 0.0

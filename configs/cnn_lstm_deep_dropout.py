@@ -20,6 +20,7 @@ def get_config():
   c.model.depths = (2, 2, 2)
   c.model.batch_norm = True
   c.model.activation = "leaky_relu"
+  c.model.pool = "avg"  # "flatten" keeps positions for the LSTM (simple/vgg backbones)
   c.model.lstm_hidden = 256
   c.model.lstm_layers = 1
   c.model.dropout = 0.3

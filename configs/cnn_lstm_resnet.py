@@ -19,6 +19,7 @@ def get_config():
   c.model.depths = (1, 1, 1, 1)
   c.model.batch_norm = True
   c.model.activation = "relu"
+  c.model.pool = "avg"
   c.model.lstm_hidden = 256
   c.model.lstm_layers = 1
   c.model.dropout = 0.3

@@ -19,6 +19,7 @@ DEFAULTS = {  # name -> (widths, convs or blocks per stage)
     "vgg": ((32, 64, 128, 256, 512), (2, 2, 2, 2, 2)),
     "resnet": ((64, 128, 256, 512), (2, 2, 2, 2)),  # resnet18
 }
+POOLS = ("avg", "flatten")
 ACTIVATIONS = {"relu": nn.relu, "leaky_relu": nn.leaky_relu}  # leaky slope 0.01, as torch and flax default
 
 
@@ -48,6 +49,7 @@ class PlainCNN(nn.Module):
   depths: Sequence[int]
   batch_norm: bool = False
   activation: str = "relu"
+  pool: str = "avg"  # avg: global average pool (the studies); flatten: keep where things are
   dtype: jnp.dtype | None = None
 
   @nn.compact
@@ -61,7 +63,7 @@ class PlainCNN(nn.Module):
           x = _bn(train, self.dtype, f"bn{s + 1}_{i + 1}")(x)
         x = act(x)
       x = max_pool_2x2(x)
-    return x.mean(axis=(1, 2))
+    return x.reshape(x.shape[0], -1) if self.pool == "flatten" else x.mean(axis=(1, 2))
 
 
 class BasicBlock2D(nn.Module):
@@ -100,8 +102,8 @@ class ResNet2D(nn.Module):
 
 
 def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] = (), batch_norm: bool = False,
-                  activation: str = "relu", dtype=None, module_name: str = "backbone", remat: bool = False
-                  ) -> nn.Module:
+                  activation: str = "relu", dtype=None, module_name: str = "backbone", remat: bool = False,
+                  pool: str = "avg") -> nn.Module:
   """widths/depths () take the backbone's defaults (DEFAULTS); remat recomputes activations in the backward pass."""
   if name not in BACKBONES:
     raise ValueError(f"config.model.backbone={name!r} is not one of {BACKBONES}")
@@ -111,11 +113,15 @@ def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] =
   widths, depths = tuple(widths) or dw, tuple(depths) or dd
   if len(widths) != len(depths):
     raise ValueError(f"config.model.widths {widths} and config.model.depths {depths} must have the same length")
+  if pool not in POOLS:
+    raise ValueError(f"config.model.pool={pool!r} is not one of {POOLS}")
   if name == "resnet":
+    if pool != "avg":
+      raise ValueError("config.model.pool='flatten' is for the simple and vgg backbones; resnet pools globally")
     cls = nn.remat(ResNet2D, static_argnums=(2,)) if remat else ResNet2D
     return cls(widths, depths, dtype=dtype, name=module_name)
   cls = nn.remat(PlainCNN, static_argnums=(2,)) if remat else PlainCNN
-  return cls(widths, depths, batch_norm, activation, dtype, name=module_name)
+  return cls(widths, depths, batch_norm, activation, pool, dtype, name=module_name)
 
 
 def per_frame(backbone: nn.Module, x: jax.Array, train: bool) -> jax.Array:
