@@ -37,6 +37,26 @@ def record(out: dict, name: str, model: torch.nn.Module, x: np.ndarray) -> None:
   print(f"{name}: input {x.shape} -> output {tuple(y.shape)}, |y| max {float(y.abs().max()):.3f}")
 
 
+class _Payload:
+  """Stands for a malicious file: unpickling it would call print."""
+
+  def __reduce__(self):
+    return (print, ("this .pth ran code",))
+
+
+def write_pth_fixtures(fixtures: str) -> None:
+  """Small real torch.save files for vidjax's pickle-free reader: a state dict (with a non-contiguous, an offset
+  and a 0-d tensor) beside the same arrays as .npz, and a file that would run code if unpickled."""
+  torch.manual_seed(0)
+  net = torch.nn.Sequential(torch.nn.Conv3d(3, 4, 3), torch.nn.BatchNorm3d(4), torch.nn.Flatten(), torch.nn.Linear(4, 2))
+  sd = dict(net.state_dict())
+  base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
+  sd.update({"odd.transposed": base.t(), "odd.offset": base[1:, 2:5], "odd.scalar": torch.tensor(2.5)})
+  torch.save(sd, os.path.join(fixtures, "small_state_dict.pth"))
+  np.savez(os.path.join(fixtures, "small_state_dict.npz"), **{k: v.numpy() for k, v in sd.items()})
+  torch.save({"weight": torch.ones(2), "payload": _Payload()}, os.path.join(fixtures, "runs_code.pth"))
+
+
 def main() -> None:
   torch.manual_seed(0)
   rng = np.random.default_rng(0)
@@ -47,7 +67,9 @@ def main() -> None:
   record(out, "resnet18", torchvision.models.resnet18(num_classes=10), rng.normal(0, 1, (2, 3, 32, 32)).astype(np.float32))
   lstm = torch.nn.LSTM(input_size=12, hidden_size=8, num_layers=2, batch_first=True)
   record(out, "lstm", lstm, rng.normal(0, 1, (3, 5, 12)).astype(np.float32))
-  path = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "golden_torch.npz")
+  fixtures = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
+  write_pth_fixtures(fixtures)
+  path = os.path.join(fixtures, "golden_torch.npz")
   np.savez_compressed(path, **out)
   print(f"wrote {os.path.abspath(path)} ({os.path.getsize(path) / 1024:.0f} KB)")
 

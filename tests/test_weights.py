@@ -43,7 +43,7 @@ def test_another_architecture_is_refused_by_name(tmp_path):
   with pytest.raises(ValueError, match=r"layer2_0/conv1_0/kernel have shape \(3, 3, 3, 8, 16\), the model needs "
                                        r"\(1, 3, 3, 8, 16\)"):
     weights.merge_into(mc3, pretrained)
-  with pytest.raises(ValueError, match="config.init.prefix='nope'"):
+  with pytest.raises(ValueError, match=r"config.init.prefix='nope'"):
     weights.merge_into(mc3, pretrained, prefix="nope")
 
 
@@ -81,3 +81,22 @@ def test_training_from_imported_weights_keeps_the_frozen_backbone(tiny_config, t
     want = {k: v for k, v in pretrained[col].items() if k != "fc"}
     got = jax.tree.map(np.asarray, state.__getattribute__(col)["frozen_backbone"])
     jax.tree.map(np.testing.assert_array_equal, got, want)
+
+
+def test_pth_is_read_without_torch_or_unpickling(capsys, tmp_path):
+  from vidjax.pth_reader import PthFormatError, read_pth
+
+  got = read_pth("tests/fixtures/small_state_dict.pth")  # written by torch.save (scripts/make_golden_fixtures.py)
+  with np.load("tests/fixtures/small_state_dict.npz") as want:
+    assert sorted(got) == sorted(want.files)
+    for k in want.files:
+      np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+      assert got[k].dtype == want[k].dtype
+  with pytest.raises(PthFormatError, match=r"runs_code.pth: refers to '(__builtin__|builtins) print'.*refusing"):
+    read_pth("tests/fixtures/runs_code.pth")
+  assert "ran code" not in capsys.readouterr().out
+  with pytest.raises(PthFormatError, match=r"small_state_dict.npz: no data.pkl inside"):
+    read_pth("tests/fixtures/small_state_dict.npz")
+  (tmp_path / "old.pth").write_bytes(b"\x80\x02legacy")
+  with pytest.raises(PthFormatError, match=r"old.pth: not a zip-format torch.save file"):
+    read_pth(str(tmp_path / "old.pth"))

@@ -2,8 +2,8 @@
 
     python -m vidjax.weights --pth r2plus1d_18-91a641e6.pth --arch r2plus1d_18 --out weights/r2plus1d_18
 
-`.pth` files are read with `torch.load(weights_only=True)` (no arbitrary unpickling;
-torch is needed only for this command), `.npz` with `allow_pickle=False`. vidjax
+`.pth` files are parsed without torch and without unpickling (vidjax/pth_reader.py),
+`.npz` with `allow_pickle=False`. vidjax
 modules carry torchvision's names with '.' -> '_', so conversion is renaming plus
 layout changes (conv OI... -> ...IO, linear transposed), then a check that every
 tensor fits the vidjax model. The output is an orbax checkpoint of
@@ -26,6 +26,7 @@ from absl import logging
 
 from vidjax.models.backbones2d import ResNet2D
 from vidjax.models.video_resnet import VideoResNet
+from vidjax.pth_reader import read_pth
 
 # torchvision name -> (vidjax model name, model settings, module path prefix in that model)
 ARCHS = {
@@ -38,23 +39,13 @@ _CLASSIFIER = ("fc", "head")  # top-level modules whose shape may change with th
 
 
 def read_state_dict(path: str) -> dict[str, np.ndarray]:
-  """A torch state dict as numpy arrays, without unpickling anything but tensors."""
+  """A torch state dict as numpy arrays. Nothing is unpickled: `.pth` goes through vidjax.pth_reader."""
   if not os.path.isfile(path):
     raise FileNotFoundError(f"Weights file {path!r} does not exist")
   if path.endswith(".npz"):
     with np.load(path, allow_pickle=False) as f:
       return {k: f[k] for k in f.files}
-  try:
-    import torch  # optional: only .pth files need it
-  except ImportError as e:
-    raise ImportError(f"Reading {path!r} needs PyTorch (pip install torch), or convert it to .npz "
-                      "of {name: array} elsewhere") from e
-  try:
-    sd = torch.load(path, map_location="cpu", weights_only=True)
-  except Exception as e:  # torch's UnpicklingError and friends: refuse, do not retry unsafely
-    raise ValueError(f"{path!r} is not a plain tensor state dict that torch.load(weights_only=True) accepts: {e}") from e
-  sd = sd.get("state_dict", sd) if isinstance(sd, dict) else sd
-  return {k: v.detach().cpu().numpy() for k, v in sd.items() if hasattr(v, "detach")}
+  return read_pth(path)
 
 
 def _module_path(torch_module: str) -> tuple[str, ...]:
