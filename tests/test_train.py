@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from vidjax import evaluate, optim, sharding, steps, train
+from vidjax import evaluate, losses, optim, sharding, steps, train
 from vidjax.models import build_model
 
 
@@ -262,3 +262,27 @@ def test_step_schedule_decays_in_stairs(tiny_config):
   t.schedule, t.warmup_steps, t.learning_rate, t.step_decay_every, t.step_decay_factor = "step", 2, 1.0, 3, 0.1
   _, lr = optim.make_optimizer(t)
   np.testing.assert_allclose([float(lr(s)) for s in range(9)], [0, 0.5, 1, 1, 1, 0.1, 0.1, 0.1, 0.01], rtol=1e-6)
+
+
+def test_mixup_blends_clips_and_losses_with_one_lam(tiny_config):
+  """The step's loss equals lam * loss(y) + (1 - lam) * loss(mirrored y) on the blended clips, computed here
+  from the model directly with the lam the step draws."""
+  state, batch = _model_state_batch(tiny_config)
+  weights = jnp.asarray([0.3, 1, 2, 1, 1, 4, 1, 0.5], jnp.float32)
+  alpha, rng = 0.4, jax.random.key(3)
+  f = jax.jit(partial(steps.train_step, class_weights=weights, label_smoothing=0.0, mean=0.45, std=0.225,
+                      mixup_alpha=alpha))
+  _, m = f(state, batch, rng)
+  lam = jax.random.beta(jax.random.fold_in(jax.random.fold_in(rng, state.step), 7), alpha, alpha)
+  assert 0 < float(lam) < 1
+  x = steps.normalize(jnp.asarray(batch["video"]), 0.45, 0.225)
+  x = lam * x + (1 - lam) * x[::-1]
+  logits, _ = state.apply_fn({"params": state.params, "batch_stats": state.batch_stats}, x, train=True,
+                             rngs={"dropout": jax.random.fold_in(rng, state.step)}, mutable=["batch_stats"])
+  y = jnp.asarray(batch["label"])
+  want = lam * losses.weighted_cross_entropy(logits, y, weights) + (1 - lam) * losses.weighted_cross_entropy(
+      logits, y[::-1], weights)  # sum(w) is the same for y and its mirror
+  np.testing.assert_allclose(float(m.compute()["loss"]), float(want), rtol=1e-5)
+  _, plain = jax.jit(partial(steps.train_step, class_weights=weights, label_smoothing=0.0, mean=0.45, std=0.225))(
+      state, batch, rng)
+  assert abs(float(plain.compute()["loss"]) - float(want)) > 1e-3

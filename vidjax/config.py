@@ -82,6 +82,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.momentum = 0.9  # sgd only
   c.train.grad_clip_norm = 0.0  # 0 = off
   c.train.label_smoothing = 0.0
+  c.train.mixup_alpha = 0.0  # > 0: blend clip pairs and their losses, lam ~ Beta(alpha, alpha) per step (0.2 is usual)
   c.train.class_weights = "balanced"
   c.train.compute_dtype = "float32"  # or "bfloat16": activations in bf16, parameters and optimizer state in float32
   c.train.grad_accum_steps = 1  # split each batch into this many micro-batches: same update, smaller passes
@@ -154,6 +155,8 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
     _fail("train.learning_rate", t.learning_rate, "must be > 0")
   if not 0 <= t.label_smoothing < 1:
     _fail("train.label_smoothing", t.label_smoothing, "must be in [0, 1)")
+  if t.mixup_alpha < 0:
+    _fail("train.mixup_alpha", t.mixup_alpha, "must be >= 0 (0 = off)")
   if t.compute_dtype not in COMPUTE_DTYPES:
     _fail("train.compute_dtype", t.compute_dtype, f"choose one of {COMPUTE_DTYPES}")
   for key, bs in (("train.batch_size", t.batch_size), ("eval_batch_size", c.eval_batch_size)):

@@ -29,12 +29,15 @@ class PthFormatError(ValueError):
   pass
 
 
-def _tensor(storage, offset, size, stride, dtype_name, path) -> np.ndarray:
+def _tensor(storage, offset, size, stride, path) -> np.ndarray:
   raw, dtype = storage
   if dtype is None:
     raise PthFormatError(f"{path}: bfloat16 tensors are not supported; save the weights as float32")
-  flat = np.frombuffer(raw, dtype=dtype)
+  flat = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))  # torch.save writes little-endian
   itemsize = flat.itemsize
+  needed = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True)) + 1 if size else offset + 1
+  if needed > flat.size or min(stride, default=0) < 0:
+    raise PthFormatError(f"{path}: a tensor of shape {tuple(size)} reaches past its storage; the file is damaged")
   if not size:
     return flat[offset:offset + 1].reshape(()).copy()
   view = np.lib.stride_tricks.as_strided(flat[offset:], shape=tuple(size),
@@ -114,7 +117,7 @@ def read_pth(path: str) -> dict[str, np.ndarray]:
           stack.append({})
         elif fn == ("global", "torch._utils _rebuild_tensor_v2"):
           storage, offset, size, stride = args[:4]
-          stack.append(_tensor(storage, offset, size, stride, None, path))
+          stack.append(_tensor(storage, offset, size, stride, path))
         elif fn == ("global", "torch._utils _rebuild_parameter"):
           stack.append(args[0])
         else:

@@ -46,20 +46,31 @@ def init_state(rng: jax.Array, model: nn.Module, tx: optax.GradientTransformatio
 
 def train_step(state: TrainState, batch: dict, rng: jax.Array, *, class_weights: jax.Array,
                label_smoothing: float, mean: float, std: float, accum_steps: int = 1,
-               ema_decay: float = 0.0) -> tuple[TrainState, TrainMetrics]:
+               ema_decay: float = 0.0, mixup_alpha: float = 0.0) -> tuple[TrainState, TrainMetrics]:
   """One update. With accum_steps > 1 the batch is split into micro-batches whose gradients are summed before
   the update: the weighted loss is sum(w*ce)/sum(w) over the whole batch, and sum(w) does not depend on the
   parameters, so summing each micro-batch's gradient of sum(w*ce) and dividing by the batch's sum(w) gives
-  the full-batch gradient. Only BatchNorm sees micro-batch statistics (as in any framework)."""
+  the full-batch gradient. Only BatchNorm sees micro-batch statistics (as in any framework).
+
+  Mixup (mixup_alpha > 0) blends each clip with the clip at the mirrored position of its (micro-)batch,
+  lam ~ Beta(alpha, alpha) per step, and the loss with it: lam * loss(y) + (1 - lam) * loss(y_mirrored).
+  Mirroring permutes the batch, so sum(w) is unchanged and the normaliser above still holds."""
   step_rng = jax.random.fold_in(rng, state.step)  # same dropout on a resumed run
   labels = batch["label"]
   weight = class_weights[labels]
   total_weight = jnp.maximum(jnp.sum(weight), 1e-12)
+  lam = jax.random.beta(jax.random.fold_in(step_rng, 7), mixup_alpha, mixup_alpha) if mixup_alpha else 1.0
 
   def weighted_sum(params, batch_stats, video, labels, rng):
-    logits, updates = state.apply_fn({"params": params, "batch_stats": batch_stats}, normalize(video, mean, std),
+    x = normalize(video, mean, std)
+    if mixup_alpha:
+      x = lam * x + (1 - lam) * jnp.flip(x, axis=0)
+    logits, updates = state.apply_fn({"params": params, "batch_stats": batch_stats}, x,
                                      train=True, rngs={"dropout": rng}, mutable=["batch_stats"])
     per_example = weighted_cross_entropy(logits, labels, class_weights, label_smoothing, reduce=False)
+    if mixup_alpha:
+      mirrored = weighted_cross_entropy(logits, jnp.flip(labels, axis=0), class_weights, label_smoothing, reduce=False)
+      per_example = lam * per_example + (1 - lam) * mirrored
     return jnp.sum(per_example), (logits, updates.get("batch_stats", batch_stats))
 
   grad_fn = jax.value_and_grad(weighted_sum, has_aux=True)

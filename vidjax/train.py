@@ -158,7 +158,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   train_fn = jax.jit(
       partial(steps.train_step, class_weights=jnp.asarray(weights), label_smoothing=cfg.train.label_smoothing,
               mean=cfg.input.mean, std=cfg.input.std, accum_steps=cfg.train.grad_accum_steps,
-              ema_decay=cfg.train.ema_decay),
+              ema_decay=cfg.train.ema_decay, mixup_alpha=cfg.train.mixup_alpha),
       in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)),
       out_shardings=(sharding.replicated(mesh), sharding.replicated(mesh)), donate_argnums=0)
   eval_fn = evaluate.make_eval_step(cfg, mesh)
