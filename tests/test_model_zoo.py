@@ -93,12 +93,15 @@ def real_batch(tiny_motion_root, tmp_path_factory):
                                    threads=1))
 
 
-@pytest.mark.parametrize("name", sorted(ZOO))
+TRAINED_IN_FULL = ("ir_csn", "mc3", "cnn_lstm_flatten", "mean_frame")  # by the held-out test below
+
+
+@pytest.mark.parametrize("name", sorted(set(ZOO) - set(TRAINED_IN_FULL)))
 def test_every_model_config_learns_a_batch(name, tiny_motion_root, real_batch, tmp_path):
   """Built through its config only; 25 train steps on one real batch must halve the loss. Frozen parts stay put."""
   from functools import partial
 
-  from vidjax import optim, sharding, steps
+  from vidjax import optim, steps
 
   c = zoo_config(name, tiny_motion_root, str(tmp_path), 25)
   c.train.warmup_steps = 0
@@ -109,9 +112,8 @@ def test_every_model_config_learns_a_batch(name, tiny_motion_root, real_batch, t
   state = jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=(1, *real_batch["video"].shape[1:])))(
       jax.random.key(0))
   before = state
-  mesh = sharding.make_mesh()
   step = jax.jit(partial(steps.train_step, class_weights=jnp.ones(8), label_smoothing=0.0, mean=0.45, std=0.225))
-  batch = sharding.to_global(real_batch, mesh)
+  batch = jax.device_put(real_batch, jax.devices()[0])  # one device: data parallelism is tested in test_train.py
   losses = []
   for _ in range(25):
     state, m = step(state, batch, jax.random.key(1))

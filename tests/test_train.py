@@ -18,12 +18,17 @@ from vidjax import evaluate, losses, optim, sharding, steps, train
 from vidjax.models import build_model
 
 
+def _init(model, tx, input_shape, seed=0, ema=False):
+  """Compiled init: eager init of the CPU conv path runs op by op and takes seconds."""
+  return jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=input_shape, ema=ema))(jax.random.key(seed))
+
+
 def _model_state_batch(config, batch_size=8, seed=0):
   model = build_model(config.model, 8)
   tx, _ = optim.make_optimizer(config.train)
   shape = (batch_size, config.input.num_frames, config.input.frame_size, config.input.frame_size,
            config.input.channels)
-  state = steps.init_state(jax.random.key(seed), model, tx, (1, *shape[1:]))
+  state = _init(model, tx, (1, *shape[1:]), seed)
   rng = np.random.default_rng(seed)
   batch = {"video": rng.integers(0, 255, shape, dtype=np.uint8), "label": rng.integers(0, 8, batch_size).astype(np.int32)}
   return state, batch
@@ -203,7 +208,7 @@ class _NoBatchNorm(nn.Module):
 def test_gradient_accumulation_equals_the_full_batch(tiny_config):
   model = _NoBatchNorm()
   tx, _ = optim.make_optimizer(tiny_config.train)
-  state = steps.init_state(jax.random.key(0), model, tx, (1, 8, 32, 32, 1))
+  state = _init(model, tx, (1, 8, 32, 32, 1))
   rng = np.random.default_rng(0)
   batch = {"video": rng.integers(0, 255, (16, 8, 32, 32, 1), dtype=np.uint8),
            "label": rng.integers(0, 8, 16).astype(np.int32)}
@@ -231,7 +236,7 @@ def test_bfloat16_compute_and_remat_train_like_float32(tiny_config):
     tiny_config.model.remat = remat
     model = build_model(tiny_config.model, 8, dtype)
     tx, _ = optim.make_optimizer(tiny_config.train)
-    state = steps.init_state(jax.random.key(0), model, tx, (1, *batch["video"].shape[1:]))
+    state = _init(model, tx, (1, *batch["video"].shape[1:]))
     assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(state.params))
     new, m = _step_fn(mesh, np.ones(8, np.float32))(jax.device_put(state, sharding.replicated(mesh)),
                                                      sharding.to_global(batch, mesh), jax.random.key(0))
@@ -246,7 +251,7 @@ def test_ema_tracks_parameters_and_is_what_eval_uses(tiny_config):
   state, batch = _model_state_batch(tiny_config)
   model = build_model(tiny_config.model, 8)
   tx, _ = optim.make_optimizer(tiny_config.train)
-  state = steps.init_state(jax.random.key(0), model, tx, (1, *batch["video"].shape[1:]), ema=True)
+  state = _init(model, tx, (1, *batch["video"].shape[1:]), ema=True)
   mesh = sharding.make_mesh()
   f = jax.jit(partial(steps.train_step, class_weights=jnp.ones(8), label_smoothing=0.0, mean=0.45, std=0.225,
                       ema_decay=0.9))
