@@ -21,3 +21,14 @@ def test_summary_rows_add_up_and_follow_call_order():
   assert abs(s["gflops_per_clip"] - 0.099) < 0.01
   text = summary.format_summary("csn", shape, s)
   assert "total parameters 31,504" in text and "stage3_block1" in text
+
+
+def test_summary_of_a_cnn_lstm_shows_the_lstm_sequence():
+  from configs.cnn_lstm_bn_leaky import get_config as lstm_config
+
+  c = lstm_config()
+  s = summary.summarize(build_model(c.model, 51), (1, 16, 112, 112, 3))
+  rows = {r["layer"]: r for r in s["rows"]}
+  assert list(rows) == ["backbone", "lstm", "head"]
+  assert rows["lstm"]["output"] == (16, 256) and rows["head"]["output"] == (51,)
+  assert rows["lstm"]["params"] == 4 * 256 * (128 + 256) + 2 * 4 * 256  # two biases, as torch.nn.LSTM
