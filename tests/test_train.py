@@ -280,13 +280,16 @@ def test_mixup_blends_clips_and_losses_with_one_lam(tiny_config):
   _, m = f(state, batch, rng)
   lam = jax.random.beta(jax.random.fold_in(jax.random.fold_in(rng, state.step), 7), alpha, alpha)
   assert 0 < float(lam) < 1
-  x = steps.normalize(jnp.asarray(batch["video"]), 0.45, 0.225)
-  x = lam * x + (1 - lam) * x[::-1]
-  logits, _ = state.apply_fn({"params": state.params, "batch_stats": state.batch_stats}, x, train=True,
-                             rngs={"dropout": jax.random.fold_in(rng, state.step)}, mutable=["batch_stats"])
-  y = jnp.asarray(batch["label"])
-  want = lam * losses.weighted_cross_entropy(logits, y, weights) + (1 - lam) * losses.weighted_cross_entropy(
-      logits, y[::-1], weights)  # sum(w) is the same for y and its mirror
+
+  @jax.jit
+  def reference(state, video, y):
+    x = steps.normalize(video, 0.45, 0.225)
+    x = lam * x + (1 - lam) * x[::-1]
+    logits, _ = state.apply_fn({"params": state.params, "batch_stats": state.batch_stats}, x, train=True,
+                               rngs={"dropout": jax.random.fold_in(rng, state.step)}, mutable=["batch_stats"])
+    return lam * losses.weighted_cross_entropy(logits, y, weights) + (1 - lam) * losses.weighted_cross_entropy(
+        logits, y[::-1], weights)  # sum(w) is the same for y and its mirror
+  want = reference(state, jnp.asarray(batch["video"]), jnp.asarray(batch["label"]))
   np.testing.assert_allclose(float(m.compute()["loss"]), float(want), rtol=1e-5)
   _, plain = jax.jit(partial(steps.train_step, class_weights=weights, label_smoothing=0.0, mean=0.45, std=0.225))(
       state, batch, rng)
