@@ -13,6 +13,7 @@ def clip_spec(c: ml_collections.ConfigDict) -> ClipSpec:
   i = c.input
   return ClipSpec(num_frames=i.num_frames, frame_size=i.frame_size, channels=i.channels,
                   train_sampling=i.train_sampling, frame_stride=i.frame_stride, eval_clips=i.eval_clips,
+                  eval_crops=i.eval_crops,
                   crop_scale=tuple(i.crop_scale), crop_aspect=tuple(i.crop_aspect), flip=i.flip,
                   brightness=i.brightness, contrast=i.contrast)
 

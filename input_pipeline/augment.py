@@ -28,6 +28,16 @@ def center_crop_box(h: int, w: int) -> tuple[int, int, int, int]:
   return (h - s) // 2, (w - s) // 2, s, s
 
 
+def eval_crop_boxes(h: int, w: int, crops: int) -> list[tuple[int, int, int, int]]:
+  """1: the centre square; 3: squares at the start, centre and end of the long side (the usual 3-crop test)."""
+  if crops == 1:
+    return [center_crop_box(h, w)]
+  s = min(h, w)
+  if w >= h:
+    return [(0, x, s, s) for x in (0, (w - s) // 2, w - s)]
+  return [(y, 0, s, s) for y in (0, (h - s) // 2, h - s)]
+
+
 def crop_resize(frames: list[np.ndarray], box: tuple[int, int, int, int], size: int) -> np.ndarray:
   y, x, ch, cw = box
   interp = cv2.INTER_AREA if min(ch, cw) > size else cv2.INTER_LINEAR

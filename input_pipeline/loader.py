@@ -25,6 +25,7 @@ class ClipSpec:
   train_sampling: str = "segment"  # uniform | segment | window
   frame_stride: int = 2  # for window sampling
   eval_clips: int = 1  # clips per video at evaluation; their logits are averaged
+  eval_crops: int = 1  # 1 centre crop, or 3 along the long side; scores averaged over clips x crops
   crop_scale: tuple[float, float] = (0.6, 1.0)
   crop_aspect: tuple[float, float] = (0.75, 1.333)
   flip: bool = False
@@ -64,7 +65,7 @@ class TrainClip(grain.transforms.RandomMap):
 
 
 class EvalClips(grain.transforms.Map):
-  """Deterministic clips x centre crop; 'video' is [eval_clips, T, H, W, C]."""
+  """Deterministic clips x crops; 'video' is [eval_clips * eval_crops, T, H, W, C] (clip-major)."""
 
   def __init__(self, spec: ClipSpec):
     self.spec = spec
@@ -75,10 +76,11 @@ class EvalClips(grain.transforms.Map):
     n = num_stored_frames(record)
     idx = sampling.multi_clip(n, s.num_frames, s.eval_clips, s.frame_stride, s.train_sampling)
     frames = _frames(record, idx.reshape(-1))
-    box = augment.center_crop_box(*frames[0].shape[:2])
-    clips = augment.to_channels(augment.crop_resize(frames, box, s.frame_size), s.channels)
-    return {"video": clips.reshape(s.eval_clips, s.num_frames, *clips.shape[1:]),
-            "label": np.int32(record["label"]), "mask": np.bool_(valid)}
+    views = [augment.to_channels(augment.crop_resize(frames, box, s.frame_size), s.channels)
+             .reshape(s.eval_clips, s.num_frames, s.frame_size, s.frame_size, -1)
+             for box in augment.eval_crop_boxes(*frames[0].shape[:2], s.eval_crops)]
+    video = np.stack(views, axis=1).reshape(-1, *views[0].shape[1:])
+    return {"video": video, "label": np.int32(record["label"]), "mask": np.bool_(valid)}
 
 
 def train_batches(source, spec: ClipSpec, *, seed: int, global_batch: int, start_step: int = 0,

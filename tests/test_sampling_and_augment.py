@@ -77,6 +77,26 @@ def test_eval_clips_centre_crop_and_grey():
   assert out["video"].min() > 150
 
 
+def test_eval_three_crops_cover_the_long_side_clip_major():
+  # frame i has brightness 10*i; the left third of every frame is 0, the right third 255
+  frames = []
+  for i in range(20):
+    f = np.full((40, 80, 3), 10 * i, np.uint8)
+    f[:, :20], f[:, 60:] = 0, 255
+    frames.append(f)
+  spec = loader.ClipSpec(num_frames=4, frame_size=20, eval_clips=2, eval_crops=3, train_sampling="uniform")
+  out = loader.EvalClips(spec).map((_record(frames), True))["video"]
+  assert out.shape == (6, 4, 20, 20, 3)
+  # order: (clip 0: left, centre, right), (clip 1: left, centre, right)
+  left, right = out[0], out[2]
+  assert left[..., :5, :].max() == 0 and right[..., -5:, :].min() == 255
+  for view in (out[1], out[4]):  # the centre crop sees only the middle: one value per frame (JPEG ringing aside)
+    inner = view[:, :, 5:15].astype(int)
+    assert all(frame.max() - frame.min() <= 6 for frame in inner), [(f.min(), f.max()) for f in inner]
+  assert out[4].mean() > out[1].mean()  # clip 1 samples later, brighter frames
+  assert augment.eval_crop_boxes(80, 40, 3) == [(0, 0, 40, 40), (20, 0, 40, 40), (40, 0, 40, 40)]
+
+
 def test_random_crop_box_stays_inside():
   rng = np.random.default_rng(1)
   for _ in range(200):

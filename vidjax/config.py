@@ -51,7 +51,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.input.channels = 3
   c.input.train_sampling = "segment"
   c.input.frame_stride = 2
-  c.input.eval_clips = 1
+  c.input.eval_clips = 1  # K evenly spaced clips per test video
+  c.input.eval_crops = 1  # 1 (centre) or 3 (along the long side); scores are averaged over clips x crops
   c.input.crop_scale = (0.6, 1.0)
   c.input.crop_aspect = (0.75, 1.333)
   c.input.flip = True
@@ -125,6 +126,8 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
   for key in ("num_frames", "frame_size", "eval_clips", "frame_stride", "loader_threads"):
     if c.input[key] < 1:
       _fail(f"input.{key}", c.input[key], "must be >= 1")
+  if c.input.eval_crops not in (1, 3):
+    _fail("input.eval_crops", c.input.eval_crops, "1 (centre crop) or 3 (start, centre, end of the long side)")
   if c.input.channels not in (1, 3):
     _fail("input.channels", c.input.channels, "1 (grey) or 3 (RGB)")
   if c.input.train_sampling not in sampling.SAMPLINGS:
