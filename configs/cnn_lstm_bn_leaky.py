@@ -7,24 +7,12 @@
 Frames: 16 evenly spaced per video (the study's sampling), 112 x 112 RGB.
 """
 
-from configs.common import study_input
-from vidjax.config import base_config
+from configs.cnn_lstm_baseline import get_config as baseline_config
 
 
 def get_config():
-  c = study_input(base_config())
-  c.input.train_sampling = "uniform"
-  c.model.name = "cnn_lstm"
-  c.model.backbone = "simple"
-  c.model.widths = (32, 64, 128)
-  c.model.depths = (1, 1, 1)
+  c = baseline_config()
   c.model.batch_norm = True
   c.model.activation = "leaky_relu"
-  c.model.pool = "avg"  # "flatten" keeps positions for the LSTM (simple/vgg backbones)
-  c.model.lstm_hidden = 256
-  c.model.lstm_layers = 1
-  c.model.dropout = 0.0
-  c.model.remat = False
   c.train.class_weights = "balanced"
-  c.train.learning_rate = 1e-3
   return c

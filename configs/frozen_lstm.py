@@ -9,23 +9,10 @@ Without --config.init.path the frozen backbone keeps its random init: a random-f
 Only the head trains; the backbone runs in inference mode and is never updated.
 """
 
-from configs.common import study_input
-from vidjax.config import base_config
+from configs.frozen_mlp import get_config as frozen_mlp_config
 
 
 def get_config():
-  c = study_input(base_config())
-  c.input.train_sampling = "uniform"
-  c.input.mean = 0.45
-  c.input.std = 0.225
-  c.model.name = "frozen_features"
-  c.model.backbone = "resnet"
-  c.model.widths = (64, 128, 256, 512)
-  c.model.depths = (2, 2, 2, 2)
+  c = frozen_mlp_config()
   c.model.head = "lstm"
-  c.model.hidden = 256
-  c.model.dropout = 0.3
-  c.init.prefix = "frozen_backbone"
-  c.train.learning_rate = 1e-3
-  c.train.num_steps = 3000
   return c
