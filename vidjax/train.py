@@ -136,11 +136,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   writer = metric_writers.create_default_writer(run.workdir, just_logging=not is_chief, asynchronous=True)
 
   counts = data.class_counts[cfg.dataset.train_split]
-  weights = losses.class_weights(cfg.train.class_weights, counts)
+  class_weights = losses.class_weights(cfg.train.class_weights, counts)
   info = describe_model(run)
   logging.info("Dataset %s: %d classes, train %d / %s %d videos; store %s", data.name, data.num_classes,
                sum(counts), cfg.dataset.eval_split, sum(data.class_counts[cfg.dataset.eval_split]), data.path)
-  logging.info("Train class counts %s -> %s class weights %s", counts, cfg.train.class_weights, np.round(weights, 3))
+  logging.info("Train class counts %s -> %s class weights %s", counts, cfg.train.class_weights, np.round(class_weights, 3))
   logging.info("Model %s: %s parameters, %.3f GFLOPs per clip %s; %d devices (%s), %d processes",
                cfg.model.name, f"{info['parameters']:,}", info["gflops_per_clip"], _input_shape(cfg)[1:],
                jax.device_count(), jax.default_backend(), jax.process_count())
@@ -156,7 +156,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   _, lr_fn = optim.make_optimizer(cfg.train)
   train_fn = jax.jit(
-      partial(steps.train_step, class_weights=jnp.asarray(weights), label_smoothing=cfg.train.label_smoothing,
+      partial(steps.train_step, class_weights=jnp.asarray(class_weights), label_smoothing=cfg.train.label_smoothing,
               mean=cfg.input.mean, std=cfg.input.std, accum_steps=cfg.train.grad_accum_steps,
               ema_decay=cfg.train.ema_decay, mixup_alpha=cfg.train.mixup_alpha),
       in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)),
