@@ -100,3 +100,16 @@ def test_pth_is_read_without_torch_or_unpickling(capsys, tmp_path):
   (tmp_path / "old.pth").write_bytes(b"\x80\x02legacy")
   with pytest.raises(PthFormatError, match=r"old.pth: not a zip-format torch.save file"):
     read_pth(str(tmp_path / "old.pth"))
+
+
+def test_a_backbone_without_batchnorm_grafts_too():
+  from vidjax.models.backbones2d import PlainCNN
+
+  pretrained = _init(PlainCNN((8, 16), (1, 1)), (1, 32, 32, 1))
+  model = FrozenFeatureHead(4, backbone="simple", widths=(8, 16), depths=(1, 1))
+  fresh = _init(model, (1, 2, 32, 32, 1))
+  fresh.setdefault("batch_stats", {})  # what the trainer's state holds for a model without BatchNorm
+  merged, notes = weights.merge_into(fresh, pretrained, prefix="frozen_backbone")
+  assert notes == []
+  np.testing.assert_array_equal(merged["params"]["frozen_backbone"]["conv2_1"]["kernel"],
+                                pretrained["params"]["conv2_1"]["kernel"])

@@ -173,6 +173,8 @@ def merge_into(variables: dict, loaded: dict, prefix: str = "") -> tuple[dict, l
   copied = 0
   for col in ("params", "batch_stats"):
     target = out.get(col, {})
+    if not loaded.get(col) and not target:
+      continue  # e.g. no BatchNorm on either side
     for p in prefix.split("/") if prefix else ():
       if p not in target:
         raise ValueError(f"config.init.prefix={prefix!r}: the model has no module {p!r} "
