@@ -1,6 +1,5 @@
 """The model zoo: parameter counts against published ones, and every family learning motion on synthetic_motion."""
 
-import importlib
 import math
 
 import jax
@@ -8,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import zoo_small
 from tests.conftest import TINY, shrink
 from vidjax import train
 from vidjax.models import build_model
@@ -38,44 +38,13 @@ def test_every_csn_depth_builds_with_bottleneck_stages():
   assert counts == sorted(counts) and counts[0] > 8e6
 
 
-# Each family, shrunk to train in seconds on 8 frames of 32x32 grey. name -> (config module, model overrides)
-ZOO = {
-    "cnn_lstm_baseline": ("cnn_lstm_baseline", {"widths": (16, 32, 64), "lstm_hidden": 64}),
-    "cnn_lstm_bn_leaky": ("cnn_lstm_bn_leaky", {"widths": (16, 32, 64), "lstm_hidden": 64}),
-    "cnn_lstm_flatten": ("cnn_lstm_bn_leaky", {"widths": (16, 32, 64), "lstm_hidden": 64, "pool": "flatten"}),
-    "cnn_lstm_deep_dropout": ("cnn_lstm_deep_dropout", {"widths": (16, 32, 64), "lstm_hidden": 64}),
-    "cnn_lstm_vgg": ("cnn_lstm_vgg", {"widths": (16, 32, 64), "depths": (2, 2, 2), "lstm_hidden": 64}),
-    "cnn_lstm_resnet": ("cnn_lstm_resnet", {"widths": (16, 32, 64), "depths": (1, 1, 1), "lstm_hidden": 64}),
-    "r2plus1d": ("r2plus1d_18", {"depth": 10, "widths": (8, 16, 32, 64)}),
-    "r3d": ("r3d_18", {"depth": 10, "widths": (8, 16, 32, 64)}),
-    "mc3": ("mc3_18", {"depth": 10, "widths": (8, 16, 32, 64)}),
-    "ir_csn": ("csn", {}),
-    "ip_csn": ("csn", {"variant": "ip"}),
-    "csn_dw2plus1d": ("csn_dw2plus1d", {}),
-    "frozen_mlp": ("frozen_mlp", {"backbone": "simple", "widths": (16, 32), "depths": (1, 1), "hidden": 32}),
-    "frozen_lstm": ("frozen_lstm", {"backbone": "simple", "widths": (16, 32), "depths": (1, 1), "hidden": 32}),
-    "mean_frame": ("mean_frame", {}),
-}
+ZOO = zoo_small.SMALL
 
 
 def zoo_config(name, root, store_dir, steps):
-  module, overrides = ZOO[name]
-  c = shrink(importlib.import_module(f"configs.{module}").get_config(), root, TINY, store_dir)
-  c.input.channels = 1
-  c.input.train_sampling = "segment"
-  c.input.crop_scale = (0.8, 1.0)
-  for k, v in overrides.items():
-    c.model[k] = v
-  if "remat" in c.model:
-    c.model.remat = False
-  c.train.optimizer = "adamw"
-  c.train.learning_rate = 3e-3
-  c.train.weight_decay = 1e-4
-  c.train.warmup_steps = 10
-  c.train.batch_size = 16
-  c.eval_batch_size = 16
+  """configs/zoo_small.py:<name> on the given synthetic set, for `steps` steps."""
+  c = shrink(zoo_small.get_config(name), root, TINY, store_dir)
   c.train.num_steps = steps
-  c.train.class_weights = "balanced"
   c.log_every_steps = steps
   c.checkpoint_every_steps = steps
   return c

@@ -1,0 +1,61 @@
+"""Every model family shrunk to CPU size, on the same synthetic_motion input: the zoo compared like for like.
+
+  python main.py --config=configs/zoo_small.py:r2plus1d --workdir=runs/zoo_r2plus1d
+  python benchmarks/zoo_table.py            # all of them: held-out accuracy, parameters, MB, training time
+
+Names (after the colon): see SMALL. Input: 8 frames of 32 x 32 grey; AdamW 3e-3, batch 16, 300 steps.
+The test suite trains some of these (tests/test_model_zoo.py); results are in benchmarks/BENCHMARKS.md.
+"""
+
+import importlib
+
+# name -> (config file the model comes from, model settings that shrink it)
+SMALL = {
+    "cnn_lstm_baseline": ("cnn_lstm_baseline", {"widths": (16, 32, 64), "lstm_hidden": 64}),
+    "cnn_lstm_bn_leaky": ("cnn_lstm_bn_leaky", {"widths": (16, 32, 64), "lstm_hidden": 64}),
+    "cnn_lstm_flatten": ("cnn_lstm_bn_leaky", {"widths": (16, 32, 64), "lstm_hidden": 64, "pool": "flatten"}),
+    "cnn_lstm_deep_dropout": ("cnn_lstm_deep_dropout", {"widths": (16, 32, 64), "lstm_hidden": 64}),
+    "cnn_lstm_vgg": ("cnn_lstm_vgg", {"widths": (16, 32, 64), "depths": (2, 2, 2), "lstm_hidden": 64}),
+    "cnn_lstm_resnet": ("cnn_lstm_resnet", {"widths": (16, 32, 64), "depths": (1, 1, 1), "lstm_hidden": 64}),
+    "r2plus1d": ("r2plus1d_18", {"depth": 10, "widths": (8, 16, 32, 64)}),
+    "r3d": ("r3d_18", {"depth": 10, "widths": (8, 16, 32, 64)}),
+    "mc3": ("mc3_18", {"depth": 10, "widths": (8, 16, 32, 64)}),
+    "ir_csn": ("csn", {}),
+    "ip_csn": ("csn", {"variant": "ip"}),
+    "csn_dw2plus1d": ("csn_dw2plus1d", {}),
+    "frozen_mlp": ("frozen_mlp", {"backbone": "simple", "widths": (16, 32), "depths": (1, 1), "hidden": 32}),
+    "frozen_lstm": ("frozen_lstm", {"backbone": "simple", "widths": (16, 32), "depths": (1, 1), "hidden": 32}),
+    "mean_frame": ("mean_frame", {}),
+}
+
+
+def get_config(name: str = "ir_csn"):
+  if name not in SMALL:
+    raise ValueError(f"configs/zoo_small.py:{name} is not a model here; choose one of {sorted(SMALL)}")
+  module, overrides = SMALL[name]
+  c = importlib.import_module(f"configs.{module}").get_config()
+  c.dataset.store_short_side = 36
+  c.input.num_frames = 8
+  c.input.frame_size = 32
+  c.input.channels = 1
+  c.input.train_sampling = "segment"
+  c.input.crop_scale = (0.8, 1.0)
+  c.input.flip = False
+  for k, v in overrides.items():
+    c.model[k] = v
+  if "remat" in c.model:
+    c.model.remat = False
+  c.init.path = ""
+  c.train.optimizer = "adamw"
+  c.train.learning_rate = 3e-3
+  c.train.weight_decay = 1e-4
+  c.train.schedule = "cosine"
+  c.train.warmup_steps = 10
+  c.train.batch_size = 16
+  c.eval_batch_size = 16
+  c.train.num_steps = 300
+  c.train.class_weights = "balanced"
+  c.log_every_steps = 50
+  c.eval_every_steps = 0
+  c.checkpoint_every_steps = 300
+  return c
