@@ -28,7 +28,7 @@ from vidjax.models.backbones2d import ResNet2D
 from vidjax.models.video_resnet import VideoResNet
 from vidjax.pth_reader import read_pth
 
-# torchvision name -> (vidjax model name, model settings, module path prefix in that model)
+# torchvision name -> (vidjax module family, its settings)
 ARCHS = {
     "r2plus1d_18": ("video_resnet", {"arch": "r2plus1d", "depth": 18}),
     "r3d_18": ("video_resnet", {"arch": "r3d", "depth": 18}),
