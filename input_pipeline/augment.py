@@ -39,8 +39,10 @@ def eval_crop_boxes(h: int, w: int, crops: int) -> list[tuple[int, int, int, int
 
 
 def crop_resize(frames: list[np.ndarray], box: tuple[int, int, int, int], size: int) -> np.ndarray:
+  """Bilinear unless the crop is at least twice the output, where bilinear would skip source pixels and
+  alias; INTER_AREA costs ~5x more per frame (74 vs 15 us at 128 -> 112), so it is kept for real shrinks."""
   y, x, ch, cw = box
-  interp = cv2.INTER_AREA if min(ch, cw) > size else cv2.INTER_LINEAR
+  interp = cv2.INTER_AREA if min(ch, cw) >= 2 * size else cv2.INTER_LINEAR
   return np.stack([cv2.resize(f[y:y + ch, x:x + cw], (size, size), interpolation=interp) for f in frames])
 
 
@@ -53,6 +55,12 @@ def photometric(clip: np.ndarray, brightness: float, contrast: float, rng: np.ra
   mean = float(clip[::4, ::4, ::4].mean())  # a subsample estimates the clip mean well enough
   lut = np.clip((np.arange(256, dtype=np.float32) - mean) * c + mean + b, 0, 255).astype(np.uint8)
   return cv2.LUT(clip.reshape(-1, clip.shape[-1]), lut).reshape(clip.shape)  # one table lookup per pixel
+
+
+def flip_horizontal(clip: np.ndarray) -> np.ndarray:
+  """Mirrors every frame of [T, H, W, C] (one cv2 call; numpy's reversed-stride copy is ~30x slower)."""
+  t, h, w, c = clip.shape
+  return cv2.flip(clip.reshape(t * h, w, c), 1).reshape(clip.shape)
 
 
 def to_channels(clip: np.ndarray, channels: int) -> np.ndarray:

@@ -82,7 +82,7 @@ def encode_jpeg(frame_rgb: np.ndarray, quality: int) -> bytes:
 
 
 def decode_jpeg(data: np.ndarray | bytes) -> np.ndarray:
-  img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+  img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
   if img is None:
     raise VideoDecodeError("stored JPEG frame is corrupt; delete the store folder and rebuild it")
-  return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+  return img

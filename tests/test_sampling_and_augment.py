@@ -133,6 +133,24 @@ def test_hosts_read_disjoint_parts_of_the_same_global_batches():
     np.testing.assert_array_equal(np.concatenate([p["label"] for p in parts]), full["label"])
 
 
+def test_each_epoch_visits_every_record_once_in_a_new_order():
+  source = _Source(12)
+  spec = loader.ClipSpec(num_frames=4, frame_size=16)
+  run = loader.train_batches(source, spec, seed=5, global_batch=4, threads=2)
+  epochs = [np.concatenate([next(run)["label"] for _ in range(3)]) for _ in range(3)]
+  for labels in epochs:
+    assert sorted(labels) == list(range(12))
+  assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+  other_seed = loader.train_batches(source, spec, seed=6, global_batch=4, threads=1)
+  assert not np.array_equal(np.concatenate([next(other_seed)["label"] for _ in range(3)]), epochs[0])
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_flip_mirrors_every_frame(channels):
+  clip = np.random.default_rng(0).integers(0, 256, (3, 5, 7, channels), dtype=np.uint8)
+  np.testing.assert_array_equal(augment.flip_horizontal(clip), clip[:, :, ::-1])
+
+
 def test_resuming_at_a_step_replays_the_same_batches():
   source = _Source(10)
   spec = loader.ClipSpec(num_frames=4, frame_size=16, crop_scale=(0.5, 1.0))
