@@ -67,12 +67,16 @@ TRAINED_IN_FULL = ("ir_csn", "mc3", "cnn_lstm_flatten", "mean_frame")  # by the 
 
 @pytest.mark.parametrize("name", sorted(set(ZOO) - set(TRAINED_IN_FULL)))
 def test_every_model_config_learns_a_batch(name, tiny_motion_root, real_batch, tmp_path):
-  """Built through its config only; 25 train steps on one real batch must halve the loss. Frozen parts stay put."""
+  """Built through its config only; 40 train steps on one real batch must halve the loss. Frozen parts stay put.
+
+  Heads over a frozen *random* backbone only have to cut it by a fifth: random features of 8 look-alike clips
+  are not separable, so halving is not a property of the code (one frozen head was still at 0.63x after 120 steps).
+  Training over imported frozen weights is tested in tests/test_weights.py."""
   from functools import partial
 
   from vidjax import optim, steps
 
-  c = zoo_config(name, tiny_motion_root, str(tmp_path), 25)
+  c = zoo_config(name, tiny_motion_root, str(tmp_path), 40)
   c.train.warmup_steps = 0
   c.train.schedule = "constant"
   c.train.learning_rate = 1e-2
@@ -84,11 +88,11 @@ def test_every_model_config_learns_a_batch(name, tiny_motion_root, real_batch, t
   step = jax.jit(partial(steps.train_step, class_weights=jnp.ones(8), label_smoothing=0.0, mean=0.45, std=0.225))
   batch = jax.device_put(real_batch, jax.devices()[0])  # one device: data parallelism is tested in test_train.py
   losses = []
-  for _ in range(25):
+  for _ in range(40):
     state, m = step(state, batch, jax.random.key(1))
     losses.append(float(m.compute()["loss"]))
   assert all(math.isfinite(x) for x in losses), losses
-  assert min(losses[-3:]) < 0.5 * losses[0], (name, losses)
+  assert min(losses[-3:]) < (0.8 if name.startswith("frozen") else 0.5) * losses[0], (name, losses)
   if name.startswith("frozen"):
     for col in ("params", "batch_stats"):
       a, b = getattr(before, col).get("frozen_backbone", {}), getattr(state, col).get("frozen_backbone", {})
