@@ -106,7 +106,7 @@ def test_every_model_config_learns_a_batch(name, tiny_motion_root, real_batch, t
 def medium_motion(tmp_path_factory):
   from input_pipeline.sources import synthetic_motion as sm
 
-  spec = sm.GenerationSpec(num_groups=12, clips_per_group=2, sizes=((64, 48), (48, 64), (56, 56)),
+  spec = sm.GenerationSpec(num_groups=30, clips_per_group=2, sizes=((64, 48), (48, 64), (56, 56)),
                            min_frames=18, max_frames=24)
   root = str(tmp_path_factory.mktemp("medium") / "synthetic_motion")
   sm.generate(root, spec, workers=2)
@@ -123,13 +123,16 @@ def _held_out_balanced_accuracy(name, medium_motion, workdir, steps=300):
 
 @pytest.mark.slow
 def test_temporal_models_beat_the_mean_frame_on_held_out_scenes(medium_motion, tmp_path):
-  """Same data, 300 steps and optimizer for all. Measured (2-core CPU): ir-CSN 0.69, MC3 0.38, CNN+LSTM
-  (flatten) 0.26, mean frame 0.14 balanced accuracy (chance 0.125). CNN+LSTM learns direction slowly here;
-  with the studies' global average pool per frame (pool='avg') it scored 0.22 at 400 steps."""
+  """Same data, 300 steps and optimizer for all; 140 held-out videos (7 of 30 scenes). Measured (2-core CPU):
+  ir-CSN 0.46, MC3 0.40, CNN+LSTM (flatten) 0.21, mean frame 0.125 balanced accuracy (chance 0.125; one
+  standard error is ~0.04). With 12 scenes (60 test videos) the same models scored 0.69-0.73 / 0.35-0.38 /
+  0.20-0.26 across loader versions: too few test videos to rank them. CNN+LSTM learns direction slowly
+  here; with the studies' global average pool per frame (pool='avg') it scored 0.22 at 400 steps on the
+  12-scene set."""
   base = _held_out_balanced_accuracy("mean_frame", medium_motion, str(tmp_path / "mean_frame"))
   got = {name: _held_out_balanced_accuracy(name, medium_motion, str(tmp_path / name))
          for name in ("ir_csn", "mc3", "cnn_lstm_flatten")}
   print("held-out balanced accuracy", got, "mean frame", base)
   assert base < 0.3, base  # chance 0.125: appearance alone does not tell the class
-  assert got["ir_csn"] > base + 0.25 and got["mc3"] > base + 0.2, (got, base)
+  assert got["ir_csn"] > base + 0.2 and got["mc3"] > base + 0.15, (got, base)
   assert got["cnn_lstm_flatten"] > base + 0.04, (got, base)
