@@ -24,7 +24,7 @@ def test_two_processes_train_like_one(tiny_config, tmp_path, repo_root):
   # SGD, not Adam: Adam's normalised update turns summation-order noise in near-zero gradients into
   # lr-sized parameter differences, which would force a loose tolerance.
   # Three steps, all at full rate: this tiny CSN's SGD path amplifies summation-order noise ~10x per step
-  # after that (1 device vs a 2x2 cluster, identical batches checked by hash: max |dparam| 1.3e-6 at step 3,
+  # after that (1 device vs a 2x2 cluster, batches checked identical by hash: max |dparam| 1.3e-6 at step 3,
   # 2.2e-5 at step 4, 3e-3 at step 6), which would bury a real error under a loose tolerance. A batch on the
   # wrong host is far larger: with host 1 reading host 0's batches, parameters moved by up to 0.028.
   _write_config(cfg_file, tiny_config, num_steps=3, every=2,
