@@ -27,8 +27,8 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.dataset = ml_collections.ConfigDict()
   c.dataset.name = "synthetic_motion"
-  c.dataset.data_dir = ""  # '' = $VIDJAX_DATA_DIR or ~/.cache/vidjax/<name> (synthetic sets are generated there)
-  c.dataset.store_dir = ""  # '' = $VIDJAX_STORE_DIR or ~/.cache/vidjax/store: decoded frames, built once
+  c.dataset.data_dir = ""  # '' = $VIDJAX_CACHE_DIR/<name>, default ~/.cache/vidjax/<name> (synthetic sets go there)
+  c.dataset.store_dir = ""  # '' = $VIDJAX_CACHE_DIR/store, default ~/.cache/vidjax/store: decoded frames, built once
   c.dataset.split = 1  # official split 1..3 (ucf101, hmdb51, synthetic_motion)
   c.dataset.classes = ()  # a subset of class names, e.g. the UCF101 study's 9 classes; () = all
   c.dataset.max_train_per_class = 0  # cap on train videos per class (the HMDB51 study: ~30); 0 = all
