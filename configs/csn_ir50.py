@@ -4,7 +4,7 @@
     --config.dataset.name=ucf101 --config.dataset.data_dir=/data/UCF-101 --config.input.flip=True
   ip-CSN-152: --config.model.variant=ip --config.model.depth=152
 
-Parameters (400 classes): ir-CSN-50 13.13 M, ir-CSN-152 29.70 M, ip-CSN-152 32.99 M; the authors list
+Parameters (400 classes): ir-CSN-50 13.13 M, ir-CSN-152 29.70 M, ip-CSN-152 33.02 M; the authors list
 29.6 M / 32.8 M for the 152s (tests/test_model_zoo.py). configs/csn.py is the shrunken version for CPUs.
 """
 

@@ -2,8 +2,8 @@
 Channel-Separated Convolutional Networks").
 
 ir-CSN: the bottleneck's 3x3x3 conv becomes a depthwise 3x3x3 conv (no channel
-interaction inside it). ip-CSN keeps interaction with an extra 1x1x1 conv
-before the depthwise one. `dw2plus1d` is the UCF101 study's "2D depthwise +
+interaction inside it). ip-CSN keeps interaction with an extra 1x1x1 conv and
+BatchNorm before the depthwise one. `dw2plus1d` is the UCF101 study's "2D depthwise +
 (2+1)D" net, read as: the depthwise 3x3x3 factorised into a depthwise 1x3x3
 (spatial, per frame) then a depthwise 3x1x1 (temporal), with BN + ReLU between.
 
@@ -40,8 +40,8 @@ class CSNBlock(nn.Module):
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     norm = partial(nn.BatchNorm, use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype)
     y = nn.relu(norm(name="bn1")(Pointwise(self.mid, dtype=self.dtype, name="conv1")(x)))
-    if self.variant == "ip":
-      y = Pointwise(self.mid, dtype=self.dtype, name="conv2_pw")(y)
+    if self.variant == "ip":  # 1x1x1 + BN, no ReLU, as in the authors' release (VMZ's "0.3d" block)
+      y = norm(name="bn2_pw")(Pointwise(self.mid, dtype=self.dtype, name="conv2_pw")(y))
     if self.variant == "dw2plus1d":
       st, sh, sw = self.strides
       y = DepthwiseConv3D((1, 3, 3), (1, sh, sw), impl=self.conv_impl, dtype=self.dtype, name="conv2_dw_s")(y)
