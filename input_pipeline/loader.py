@@ -41,8 +41,8 @@ def _keep_records_on_heap() -> None:
   """Stops glibc from mmap-ing (and page-faulting in) every record-sized buffer.
 
   Each stored video is a ~1 MB record. glibc serves allocations over its mmap threshold with a fresh
-  mmap, so every read paid for fresh pages: reading a 1.2 MB record took 1.9 ms instead of 0.27 ms
-  (benchmarks/BENCHMARKS.md). Raising the threshold (and the trim threshold, so freed records are reused
+  mmap, so every read paid for fresh pages: reading a 1.2 MB record took ~2.1 ms instead of ~0.3 ms
+  (benchmarks/loader_parts.py). Raising the threshold (and the trim threshold, so freed records are reused
   rather than handed back) keeps them on the heap. Process-wide; a no-op off glibc.
   """
   if not sys.platform.startswith("linux"):

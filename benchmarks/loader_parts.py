@@ -1,0 +1,84 @@
+"""The per-clip costs behind the loader's design choices, each against the alternative it replaced.
+
+  .venv/bin/python benchmarks/loader_parts.py
+
+- grain's `index_shuffle` (what `MapDataset.shuffle()` calls per element) against n, the number of records;
+- reading a 1.2 MB array_record record with glibc's default mmap threshold and with it raised (each in a
+  fresh process, since the setting is process-wide);
+- flipping a 16 x 112 x 112 x 3 clip with numpy's reversed-stride copy and with cv2.flip;
+- resizing a 128 x 128 crop to 112 with INTER_AREA and with bilinear.
+Prints one JSON line per measurement (microseconds, median of 5 repeats).
+"""
+
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import cv2
+import numpy as np
+
+READ_CHILD = """
+import sys, time
+from array_record.python import array_record_data_source as ards
+ds = ards.ArrayRecordDataSource([sys.argv[1]])
+n = len(ds)
+for i in range(n): ds[i]
+t = time.perf_counter()
+for k in range(20 * n): ds[(k * 7) % n]
+print((time.perf_counter() - t) / (20 * n) * 1e6)
+"""
+
+
+def per_call_us(fn, calls: int) -> float:
+  fn()
+  times = []
+  for _ in range(5):
+    t = time.perf_counter()
+    for _ in range(calls):
+      fn()
+    times.append((time.perf_counter() - t) / calls * 1e6)
+  return statistics.median(times)
+
+
+def main():
+  from grain._src.python.experimental.index_shuffle.python import index_shuffle_module as shuffle
+
+  for n in (48, 270, 1000, 9537):
+    indices = itertools.cycle(range(n))  # the cost varies with the index: average over all of them
+    us = per_call_us(lambda n=n, ix=indices: shuffle.index_shuffle(next(ix), max_index=n - 1, seed=3, rounds=4), 300)
+    print(json.dumps({"part": "grain index_shuffle", "n": n, "us": round(us, 1)}))
+
+  from array_record.python import array_record_module
+
+  rng = np.random.default_rng(0)
+  path = os.path.join(tempfile.mkdtemp(prefix="vidjax_parts_"), "records.array_record")
+  writer = array_record_module.ArrayRecordWriter(path, "group_size:1")  # the options tfds writes with
+  for _ in range(48):
+    writer.write(rng.integers(0, 256, 1_200_000, dtype=np.uint8).tobytes())  # incompressible, like JPEG
+  writer.close()
+  for label, env in (("default", {}), ("mmap threshold 32 MB", {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
+                                                                  "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20)})):
+    out = subprocess.run([sys.executable, "-c", READ_CHILD, path], env={**os.environ, **env}, check=True,
+                         capture_output=True, text=True).stdout
+    print(json.dumps({"part": "read 1.2 MB record", "malloc": label, "us": round(float(out), 1)}))
+
+  clip = rng.integers(0, 256, (16, 112, 112, 3), dtype=np.uint8)
+  print(json.dumps({"part": "flip clip", "how": "numpy copy",
+                    "us": round(per_call_us(lambda: np.ascontiguousarray(clip[:, :, ::-1]), 50), 1)}))
+  print(json.dumps({"part": "flip clip", "how": "cv2.flip", "us": round(per_call_us(
+      lambda: cv2.flip(clip.reshape(16 * 112, 112, 3), 1).reshape(clip.shape), 50), 1)}))
+
+  frame = cv2.GaussianBlur(rng.integers(0, 256, (128, 171, 3), dtype=np.uint8), (0, 0), 2.0)
+  crop = frame[:, 20:148]
+  for name, interp in (("INTER_AREA", cv2.INTER_AREA), ("INTER_LINEAR", cv2.INTER_LINEAR)):
+    us = per_call_us(lambda interp=interp: cv2.resize(crop, (112, 112), interpolation=interp), 500)
+    print(json.dumps({"part": "resize 128 -> 112 frame", "how": name, "us": round(us, 1)}))
+
+
+if __name__ == "__main__":
+  main()
