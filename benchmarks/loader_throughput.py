@@ -1,7 +1,7 @@
 """Clips/s from the input pipeline vs decoding each video with OpenCV on every access (the studies' recipe).
 
   .venv/bin/python benchmarks/loader_throughput.py            # writes UCF101-sized videos to a temp dir first
-  .venv/bin/python benchmarks/loader_throughput.py --videos=48 --repeats=3 --threads=1,4
+  .venv/bin/python benchmarks/loader_throughput.py --videos=48 --repeats=5 --threads=1,4
 
 Both sides read the same files and return the same clip shape (16 x 112 x 112 x 3 by default):
 - pipeline: the store (built once, not timed; short side 128, JPEG per frame) -> grain loader with training
@@ -11,9 +11,12 @@ Videos are 320x240, 25 fps, 150-200 frames, XVID -- the shape of UCF101 clips (m
 camera-like content (a panning textured scene, moving objects, sensor noise), because decode cost depends on
 content: flat synthetic frames compress to almost nothing and decode far faster than real footage.
 Prints one JSON line per measurement and a summary line with medians and ratios, both per wall-clock second
-and per CPU-second (getrusage over all threads), since the two sides use different numbers of cores.
+and per CPU-second (getrusage over all threads), since the two sides use different numbers of cores. Each
+repeat times every pipeline setting and then the peer; a ratio is taken within a repeat (same machine
+conditions on both sides) and the median over repeats is reported.
 """
 
+import gc
 import json
 import os
 import resource
@@ -30,8 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("videos", 48, "Number of videos written and read.")
-flags.DEFINE_integer("batches", 20, "Batches of 16 per timed pipeline repeat.")
-flags.DEFINE_integer("repeats", 3, "Timed repeats of each measurement.")
+flags.DEFINE_integer("batches", 30, "Batches of 16 per timed pipeline repeat.")
+flags.DEFINE_integer("repeats", 5, "Timed repeats of each measurement.")
 flags.DEFINE_list("threads", ["1", "2", "4"], "Loader thread counts to measure.")
 flags.DEFINE_integer("num_frames", 16, "Frames per clip.")
 flags.DEFINE_integer("frame_size", 112, "Clip height and width.")
@@ -41,6 +44,17 @@ def cpu_seconds() -> float:
   """User + system time of every thread of this process (FFmpeg's and the loader's included)."""
   r = resource.getrusage(resource.RUSAGE_SELF)
   return r.ru_utime + r.ru_stime
+
+
+def settle() -> None:
+  """Waits until the last loader's threads have finished their in-flight batches (they run on for ~0.1 s
+  after the iterator is dropped), so that no measurement shares the CPU with the one before."""
+  gc.collect()
+  while True:
+    c = cpu_seconds()
+    time.sleep(0.1)
+    if cpu_seconds() - c < 0.005:
+      return
 
 
 def camera_like_video(rng: np.random.Generator, w: int = 320, h: int = 240) -> np.ndarray:
@@ -99,40 +113,42 @@ def main(argv):
                     "videos_mb": round(sum(os.path.getsize(p) for p in paths) / 2**20, 1)}))
   clip = loader.ClipSpec(num_frames=FLAGS.num_frames, frame_size=FLAGS.frame_size, channels=3,
                          train_sampling="segment", crop_scale=(0.4, 1.0), flip=True, brightness=0.1, contrast=0.1)
-  results, per_cpu_s = {}, {}
-  for threads in map(int, FLAGS.threads):
-    rates, cpu_rates = [], []
-    for r in range(FLAGS.repeats):
+  # Each repeat measures every pipeline setting and then the peer, so that both sides of a ratio see the
+  # same machine conditions; ratios are taken within a repeat and their median is reported.
+  rates: dict[str, list[float]] = {}
+  cpu_rates: dict[str, list[float]] = {}
+  for r in range(FLAGS.repeats):
+    for threads in map(int, FLAGS.threads):
       it = loader.train_batches(data.sources["train"], clip, seed=r, global_batch=16, threads=threads)
       next(it)
       t, c = time.perf_counter(), cpu_seconds()
       for _ in range(FLAGS.batches):
         next(it)
-      rates.append(FLAGS.batches * 16 / (time.perf_counter() - t))
-      cpu_rates.append(FLAGS.batches * 16 / (cpu_seconds() - c))
-      print(json.dumps({"side": "pipeline", "threads": threads, "repeat": r, "clips_per_s": round(rates[-1], 1),
-                        "clips_per_cpu_s": round(cpu_rates[-1], 1)}))
+      rate, cpu_rate = FLAGS.batches * 16 / (time.perf_counter() - t), FLAGS.batches * 16 / (cpu_seconds() - c)
+      rates.setdefault(f"pipeline_{threads}_threads", []).append(rate)
+      cpu_rates.setdefault(f"pipeline_{threads}_threads", []).append(cpu_rate)
+      print(json.dumps({"side": "pipeline", "threads": threads, "repeat": r, "clips_per_s": round(rate, 1),
+                        "clips_per_cpu_s": round(cpu_rate, 1)}))
       del it
-    results[f"pipeline_{threads}_threads"] = statistics.median(rates)
-    per_cpu_s[f"pipeline_{threads}_threads"] = statistics.median(cpu_rates)
-  rates, cpu_rates = [], []
-  for r in range(FLAGS.repeats):
+      settle()
     order = np.random.default_rng(r).permutation(len(paths))[:24]
     t, c = time.perf_counter(), cpu_seconds()
     for i in order:
       peer_clip(paths[i], FLAGS.num_frames, FLAGS.frame_size)
-    rates.append(len(order) / (time.perf_counter() - t))
-    cpu_rates.append(len(order) / (cpu_seconds() - c))
-    print(json.dumps({"side": "cv2_per_access", "repeat": r, "clips_per_s": round(rates[-1], 1),
-                      "clips_per_cpu_s": round(cpu_rates[-1], 1)}))
-  results["cv2_per_access"] = statistics.median(rates)
-  per_cpu_s["cv2_per_access"] = statistics.median(cpu_rates)
-  summary = {k: round(v, 1) for k, v in results.items()}
-  for k in list(results):
+    rate, cpu_rate = len(order) / (time.perf_counter() - t), len(order) / (cpu_seconds() - c)
+    rates.setdefault("cv2_per_access", []).append(rate)
+    cpu_rates.setdefault("cv2_per_access", []).append(cpu_rate)
+    print(json.dumps({"side": "cv2_per_access", "repeat": r, "clips_per_s": round(rate, 1),
+                      "clips_per_cpu_s": round(cpu_rate, 1)}))
+  median = statistics.median
+  summary = {k: round(median(v), 1) for k, v in rates.items()}
+  for k in rates:
     if k.startswith("pipeline"):
-      summary[f"ratio_{k}_vs_cv2"] = round(results[k] / results["cv2_per_access"], 1)
-      summary[f"per_cpu_second_ratio_{k}_vs_cv2"] = round(per_cpu_s[k] / per_cpu_s["cv2_per_access"], 1)
-  summary["clips_per_cpu_second"] = {k: round(v, 1) for k, v in per_cpu_s.items()}
+      summary[f"ratio_{k}_vs_cv2"] = round(median(a / b for a, b in zip(rates[k], rates["cv2_per_access"], strict=True)), 1)
+      summary[f"per_cpu_second_ratio_{k}_vs_cv2"] = round(
+          median(a / b for a, b in zip(cpu_rates[k], cpu_rates["cv2_per_access"], strict=True)), 1)
+  summary["clips_per_cpu_second"] = {k: round(median(v), 1) for k, v in cpu_rates.items()}
+  summary["repeats"] = FLAGS.repeats
   summary["cpu_count"] = os.cpu_count()
   print(json.dumps(summary))
 
