@@ -2,9 +2,11 @@
 
 Each example holds the video's frames as concatenated JPEG bytes plus offsets, so
 readers decode only the frames a clip samples. Stored as array_record, read back
-with random access (`as_data_source`), no TensorFlow at read time. The JPEG blob is
-one bytes field: tfds would store a uint8 tensor as one varint per byte, which
-made each 1 MB record cost ~8 ms to parse instead of ~0.5 ms.
+with random access (`as_data_source`), no TensorFlow at read time: the loader reads
+raw records through `records.ClipRecords` (three fields, blob not copied); whole
+examples stay available for inspection. The JPEG blob is one bytes field: tfds would
+store a uint8 tensor as one varint per byte, which made each 1 MB record cost ~8 ms
+to parse instead of ~0.5 ms.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from input_pipeline import decode
+from input_pipeline import decode, records
 from input_pipeline.sources.listing import NotReadyError, VideoListing, VideoRecord
 
 
@@ -41,7 +43,8 @@ class StoredDataset:
 
   name: str
   classes: tuple[str, ...]
-  sources: dict[str, object]  # split -> tfds data source (len + getitem)
+  sources: dict[str, records.ClipRecords]  # split -> what the loader reads: jpeg, offsets, label
+  examples: dict[str, object]  # split -> tfds data source of whole examples (path, fps, sizes, ...)
   class_counts: dict[str, list[int]]
   skipped: dict[str, list[dict]]
   path: str
@@ -80,6 +83,22 @@ def _encode_example(args: tuple[str, int, StoreSpec]) -> tuple[str, dict | None,
   }, ""
 
 
+def example_features(classes: tuple[str, ...]) -> tfds.features.FeaturesDict:
+  """What each stored example holds."""
+  return tfds.features.FeaturesDict({
+      "jpeg": tfds.features.Tensor(shape=(), dtype=np.object_),  # bytes: all frames' JPEGs
+      "offsets": tfds.features.Tensor(shape=(None,), dtype=np.int64),
+      "label": tfds.features.ClassLabel(names=list(classes)),
+      "path": tfds.features.Text(),
+      "stored_fps": tfds.features.Scalar(dtype=np.float32),
+      "source_fps": tfds.features.Scalar(dtype=np.float32),
+      "source_frames": tfds.features.Scalar(dtype=np.int32),
+      "width": tfds.features.Scalar(dtype=np.int32),
+      "height": tfds.features.Scalar(dtype=np.int32),
+      "duration_s": tfds.features.Scalar(dtype=np.float32),
+  })
+
+
 class VideoStore(tfds.core.GeneratorBasedBuilder):
   """One builder config per (listing, store settings); see `open_store`."""
 
@@ -95,18 +114,7 @@ class VideoStore(tfds.core.GeneratorBasedBuilder):
     return tfds.core.DatasetInfo(
         builder=self,
         description=f"{self._listing.name} frames stored as JPEG by vidjax",
-        features=tfds.features.FeaturesDict({
-            "jpeg": tfds.features.Tensor(shape=(), dtype=np.object_),  # bytes: all frames' JPEGs
-            "offsets": tfds.features.Tensor(shape=(None,), dtype=np.int64),
-            "label": tfds.features.ClassLabel(names=list(self._listing.classes)),
-            "path": tfds.features.Text(),
-            "stored_fps": tfds.features.Scalar(dtype=np.float32),
-            "source_fps": tfds.features.Scalar(dtype=np.float32),
-            "source_frames": tfds.features.Scalar(dtype=np.int32),
-            "width": tfds.features.Scalar(dtype=np.int32),
-            "height": tfds.features.Scalar(dtype=np.int32),
-            "duration_s": tfds.features.Scalar(dtype=np.float32),
-        }),
+        features=example_features(self._listing.classes),
         metadata=tfds.core.MetadataDict(),
     )
 
@@ -168,15 +176,19 @@ def open_store(listing: VideoListing, spec: StoreSpec, store_dir: str, *, build:
     if items:
       logging.warning("%s/%s: %d of %d videos were skipped as unreadable; list in %s/metadata.json",
                       listing.name, split, len(items), len(listing.splits[split]), builder.data_dir)
-  sources = {}
+  sources, examples = {}, {}
   for split in listing.splits:
     if builder.info.splits[split].num_examples == 0:
       raise ValueError(f"{listing.name}: no video of the {split} split could be decoded; see {builder.data_dir}/metadata.json")
-    sources[split] = builder.as_data_source(split)
+    examples[split] = builder.as_data_source(split)
+    raw = builder.as_data_source(split, deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES)
+    # array_record's own source: tfds's wrapper adds nothing for raw bytes, and unlike it this one pickles.
+    sources[split] = records.ClipRecords(raw.data_source, f"{builder.data_dir} ({split})")
   return StoredDataset(
       name=listing.name,
       classes=listing.classes,
       sources=sources,
+      examples=examples,
       class_counts={s: list(meta[f"{s}_class_counts"]) for s in listing.splits},
       skipped=skipped,
       path=str(builder.data_dir),
