@@ -6,7 +6,11 @@
 - reading a 1.2 MB array_record record with glibc's default mmap threshold and with it raised (each in a
   fresh process, since the setting is process-wide);
 - flipping a 16 x 112 x 112 x 3 clip with numpy's reversed-stride copy and with cv2.flip;
-- resizing a 128 x 128 crop to 112 with INTER_AREA and with bilinear.
+- resizing a 128 x 128 crop to 112 with INTER_AREA and with bilinear;
+- brightness/contrast on a 16 x 112 x 112 x 3 clip through a 256-entry table (cv2.LUT) and as one affine
+  pass (cv2.addWeighted);
+- parsing one stored example (175 frames, ~1 MB of JPEG) with tfds's `deserialize_example_np` and with the
+  loader's `records.parse_example` (three fields, blob not copied).
 Prints one JSON line per measurement (microseconds, median of 5 repeats).
 """
 
@@ -78,6 +82,28 @@ def main():
   for name, interp in (("INTER_AREA", cv2.INTER_AREA), ("INTER_LINEAR", cv2.INTER_LINEAR)):
     us = per_call_us(lambda interp=interp: cv2.resize(crop, (112, 112), interpolation=interp), 500)
     print(json.dumps({"part": "resize 128 -> 112 frame", "how": name, "us": round(us, 1)}))
+
+  lut = np.clip((np.arange(256, dtype=np.float32) - 120.0) * 1.1 + 120.0 + 9.0, 0, 255).astype(np.uint8)
+  flat = clip.reshape(16 * 112, 112 * 3)
+  for cv_threads in (1, cv2.getNumThreads()):  # OpenCV splits a LUT over its threads; loader threads fill the cores
+    cv2.setNumThreads(cv_threads)
+    for name, fn in (("cv2.LUT", lambda: cv2.LUT(flat, lut)),
+                     ("cv2.addWeighted", lambda: cv2.addWeighted(flat, 1.1, flat, 0.0, -12.0 + 9.0))):
+      print(json.dumps({"part": "brightness/contrast clip", "how": name, "opencv_threads": cv_threads,
+                        "us": round(per_call_us(fn, 100), 1)}))
+
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  from input_pipeline import records, store
+
+  features = store.example_features(("a", "b"))
+  offsets = np.cumsum([0] + [6000] * 175).astype(np.int64)
+  raw = features.serialize_example({
+      "jpeg": rng.integers(0, 256, int(offsets[-1]), dtype=np.uint8).tobytes(), "offsets": offsets, "label": 1,
+      "path": "/data/UCF101/v_Kick_g01_c01.avi", "stored_fps": 25.0, "source_fps": 25.0, "source_frames": 175,
+      "width": 320, "height": 240, "duration_s": 7.0})
+  for name, fn in (("tfds deserialize_example_np", lambda: features.deserialize_example_np(raw)),
+                   ("records.parse_example", lambda: records.parse_example(raw, records.LOADER_FIELDS))):
+    print(json.dumps({"part": "parse a stored example", "how": name, "us": round(per_call_us(fn, 200), 1)}))
 
 
 if __name__ == "__main__":

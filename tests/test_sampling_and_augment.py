@@ -51,20 +51,25 @@ def test_train_clip_applies_one_crop_flip_and_colour_to_all_frames():
   rec = _record([base] * 12)
   spec = loader.ClipSpec(num_frames=8, frame_size=32, crop_scale=(0.3, 0.6), flip=True, brightness=0.3,
                          contrast=0.3)
-  t = loader.TrainClip(spec)
-  outs = [t.random_map(rec, np.random.default_rng(s))["video"] for s in range(8)]
+  outs = [loader.train_clip(rec, spec, np.random.default_rng(s)) for s in range(8)]
   for clip in outs:
     assert clip.shape == (8, 32, 32, 3) and clip.dtype == np.uint8
     assert np.all(clip == clip[:1])
   assert len({o.tobytes() for o in outs}) == 8  # but different clips get different draws
 
 
-def test_train_clip_is_deterministic_given_the_generator():
-  rec = _record([np.full((40, 40, 3), i * 20, np.uint8) for i in range(10)])
-  t = loader.TrainClip(loader.ClipSpec(num_frames=4, frame_size=16))
-  a = t.random_map(rec, np.random.default_rng(7))["video"]
-  b = t.random_map(rec, np.random.default_rng(7))["video"]
+@pytest.mark.parametrize("channels", [1, 3])
+def test_train_clip_is_deterministic_given_the_generator_and_fills_a_batch_slot(channels):
+  rng = np.random.default_rng(0)
+  rec = _record([rng.integers(0, 256, (40, 52, 3), dtype=np.uint8) for i in range(10)])
+  spec = loader.ClipSpec(num_frames=4, frame_size=16, channels=channels, flip=True, brightness=0.2, contrast=0.2)
+  a = loader.train_clip(rec, spec, np.random.default_rng(7))
+  b = loader.train_clip(rec, spec, np.random.default_rng(7))
   np.testing.assert_array_equal(a, b)
+  batch = np.zeros((3, 4, 16, 16, channels), np.uint8)
+  loader.train_clip(rec, spec, np.random.default_rng(7), out=batch[1])
+  np.testing.assert_array_equal(batch[1], a)
+  assert not batch[0].any() and not batch[2].any()
 
 
 def test_eval_clips_centre_crop_and_grey():
@@ -171,3 +176,27 @@ def test_eval_counts_every_video_once_across_hosts():
     for batch in loader.eval_batches(source, spec, global_batch=4, process_index=h, process_count=2, threads=1):
       seen += list(batch["label"][batch["mask"]])
   assert sorted(seen) == list(range(11))
+
+
+def test_photometric_is_one_clipped_affine_map_of_the_clip():
+  clip = np.random.default_rng(1).integers(0, 256, (4, 10, 12, 3), dtype=np.uint8)
+  out = augment.photometric(clip, 0.3, 0.5, np.random.default_rng(7))
+  draw = np.random.default_rng(7)
+  b, c = draw.uniform(-0.3, 0.3) * 255.0, draw.uniform(0.5, 1.5)
+  mean = clip[::4, ::4, ::4].mean()
+  want = np.clip(np.round(c * (clip - mean) + mean + b), 0, 255)
+  assert out.shape == clip.shape and out.dtype == np.uint8
+  assert np.abs(out.astype(int) - want).max() <= 1  # cv2 rounds in float32
+  assert (out == 0).any() and (out == 255).any()  # saturates rather than wrapping
+  assert augment.photometric(clip, 0.0, 0.0, draw) is clip
+
+
+@pytest.mark.parametrize("box, size, interp", [((3, 10, 100, 90), 112, "INTER_LINEAR"), ((0, 0, 128, 128), 40, "INTER_AREA")])
+def test_crop_resize_matches_resizing_each_cropped_frame(box, size, interp):
+  import cv2
+
+  frames = [np.random.default_rng(i).integers(0, 256, (128, 171, 3), dtype=np.uint8) for i in range(3)]
+  y, x, ch, cw = box
+  want = np.stack([cv2.resize(f[y:y + ch, x:x + cw], (size, size), interpolation=getattr(cv2, interp))
+                   for f in frames])
+  np.testing.assert_array_equal(augment.crop_resize(frames, box, size), want)
