@@ -4,13 +4,15 @@
 
 - grain's `index_shuffle` (what `MapDataset.shuffle()` calls per element) against n, the number of records;
 - reading a 1.2 MB array_record record with glibc's default mmap threshold and with it raised (each in a
-  fresh process, since the setting is process-wide);
+  fresh process, since the setting is process-wide), and from an uncompressed copy of the file;
 - flipping a 16 x 112 x 112 x 3 clip with numpy's reversed-stride copy and with cv2.flip;
 - resizing a 128 x 128 crop to 112 with INTER_AREA and with bilinear;
 - brightness/contrast on a 16 x 112 x 112 x 3 clip through a 256-entry table (cv2.LUT) and as one affine
   pass (cv2.addWeighted);
 - parsing one stored example (175 frames, ~1 MB of JPEG) with tfds's `deserialize_example_np` and with the
-  loader's `records.parse_example` (three fields, blob not copied).
+  loader's `records.parse_example` (three fields, blob not copied);
+- decoding one stored frame (a camera-like 320 x 240 frame at short side 128, the store's JPEG quality),
+  the largest part of a clip's cost (16 per clip).
 Prints one JSON line per measurement (microseconds, median of 5 repeats).
 """
 
@@ -60,16 +62,23 @@ def main():
   from array_record.python import array_record_module
 
   rng = np.random.default_rng(0)
-  path = os.path.join(tempfile.mkdtemp(prefix="vidjax_parts_"), "records.array_record")
-  writer = array_record_module.ArrayRecordWriter(path, "group_size:1")  # the options tfds writes with
-  for _ in range(48):
-    writer.write(rng.integers(0, 256, 1_200_000, dtype=np.uint8).tobytes())  # incompressible, like JPEG
-  writer.close()
-  for label, env in (("default", {}), ("mmap threshold 32 MB", {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
-                                                                  "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20)})):
-    out = subprocess.run([sys.executable, "-c", READ_CHILD, path], env={**os.environ, **env}, check=True,
-                         capture_output=True, text=True).stdout
-    print(json.dumps({"part": "read 1.2 MB record", "malloc": label, "us": round(float(out), 1)}))
+  tmp = tempfile.mkdtemp(prefix="vidjax_parts_")
+  paths = {}
+  blobs = [rng.integers(0, 256, 1_200_000, dtype=np.uint8).tobytes() for _ in range(48)]  # incompressible, like JPEG
+  for compression, options in (("zstd:3 (tfds's default)", "group_size:1"), ("none", "group_size:1,uncompressed")):
+    paths[compression] = os.path.join(tmp, f"records_{len(paths)}.array_record")
+    writer = array_record_module.ArrayRecordWriter(paths[compression], options)  # tfds writes "group_size:1"
+    for blob in blobs:
+      writer.write(blob)
+    writer.close()
+  heap = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20)}
+  for label, env, compression in (("default", {}, "zstd:3 (tfds's default)"),
+                                  ("mmap threshold 32 MB", heap, "zstd:3 (tfds's default)"),
+                                  ("mmap threshold 32 MB", heap, "none")):
+    out = subprocess.run([sys.executable, "-c", READ_CHILD, paths[compression]], env={**os.environ, **env},
+                         check=True, capture_output=True, text=True).stdout
+    print(json.dumps({"part": "read 1.2 MB record", "malloc": label, "compression": compression,
+                      "us": round(float(out), 1)}))
 
   clip = rng.integers(0, 256, (16, 112, 112, 3), dtype=np.uint8)
   print(json.dumps({"part": "flip clip", "how": "numpy copy",
@@ -93,7 +102,16 @@ def main():
                         "us": round(per_call_us(fn, 100), 1)}))
 
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  from input_pipeline import records, store
+  from loader_throughput import camera_like_video
+
+  from input_pipeline import decode, records, store
+
+  frames = [decode.resize_short_side(f, 128) for f in camera_like_video(np.random.default_rng(0))[::10]]
+  jpegs = [np.frombuffer(decode.encode_jpeg(f, store.StoreSpec().jpeg_quality), np.uint8) for f in frames]
+  us = per_call_us(lambda: [decode.decode_jpeg(j) for j in jpegs], 20) / len(jpegs)
+  print(json.dumps({"part": "decode one stored frame", "size": list(frames[0].shape[1::-1]),
+                    "jpeg_quality": store.StoreSpec().jpeg_quality, "bytes": int(np.mean([len(j) for j in jpegs])),
+                    "us": round(us, 1)}))
 
   features = store.example_features(("a", "b"))
   offsets = np.cumsum([0] + [6000] * 175).astype(np.int64)
