@@ -51,6 +51,14 @@ def crop_resize(frames: list[np.ndarray], box: tuple[int, int, int, int], size: 
   return clip
 
 
+def _unchanged(clip: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+  """A transform with nothing to do: the clip itself, or a copy in `out` when one is given."""
+  if out is None or out is clip:
+    return clip
+  out[...] = clip
+  return out
+
+
 def _rows(clip: np.ndarray) -> np.ndarray:
   """[T, H, W, C] as one [T * H, W * C] image, so that a single cv2 call covers the clip."""
   return clip.reshape(-1, clip.shape[-2] * clip.shape[-1])
@@ -65,7 +73,7 @@ def photometric(clip: np.ndarray, brightness: float, contrast: float, rng: np.ra
   `out` may be `clip` itself.
   """
   if brightness <= 0 and contrast <= 0:
-    return clip
+    return _unchanged(clip, out)
   b = rng.uniform(-brightness, brightness) * 255.0
   c = rng.uniform(1 - contrast, 1 + contrast)
   mean = float(clip[::4, ::4, ::4].mean())  # a subsample estimates the clip mean well enough
@@ -86,10 +94,7 @@ def flip_horizontal(clip: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
 def to_channels(clip: np.ndarray, channels: int, out: np.ndarray | None = None) -> np.ndarray:
   """RGB [T, H, W, 3] -> `channels` (3, or 1 = luma), into `out` when given."""
   if channels == 3:
-    if out is None or out is clip:
-      return clip
-    out[...] = clip
-    return out
+    return _unchanged(clip, out)
   t, h, w, _ = clip.shape
   out = np.empty((t, h, w, 1), np.uint8) if out is None else out
   cv2.cvtColor(clip.reshape(t * h, w, 3), cv2.COLOR_RGB2GRAY, dst=out.reshape(t * h, w))

@@ -189,6 +189,8 @@ def test_photometric_is_one_clipped_affine_map_of_the_clip():
   assert np.abs(out.astype(int) - want).max() <= 1  # cv2 rounds in float32
   assert (out == 0).any() and (out == 255).any()  # saturates rather than wrapping
   assert augment.photometric(clip, 0.0, 0.0, draw) is clip
+  slot = np.zeros_like(clip)
+  assert augment.photometric(clip, 0.0, 0.0, draw, out=slot) is slot and np.array_equal(slot, clip)
 
 
 @pytest.mark.parametrize("box, size, interp", [((3, 10, 100, 90), 112, "INTER_LINEAR"), ((0, 0, 128, 128), 40, "INTER_AREA")])
