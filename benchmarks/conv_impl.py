@@ -10,7 +10,6 @@ import os
 import statistics
 import sys
 import time
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -35,8 +34,7 @@ def time_impl(impl: str) -> float:
   model = build_model(c.model, 8)
   tx, _ = optim.make_optimizer(c.train)
   state = steps.init_state(jax.random.key(0), model, tx, (1, *shape[1:]))
-  f = jax.jit(partial(steps.train_step, class_weights=jnp.ones(8), label_smoothing=0.0, mean=0.45, std=0.225),
-              donate_argnums=0)
+  f = steps.make_train_step(class_weights=jnp.ones(8))
   batch = {"video": jnp.zeros(shape, jnp.uint8), "label": jnp.zeros(shape[0], jnp.int32)}
   state, _ = f(state, batch, jax.random.key(1))
   jax.block_until_ready(state)

@@ -47,8 +47,7 @@ def main(argv):
       state = jax.eval_shape(partial(steps.init_state, model=model, tx=tx, input_shape=(1, *shape[1:])),
                              jax.random.key(0))
       batch = {"video": jax.ShapeDtypeStruct(shape, jnp.uint8), "label": jax.ShapeDtypeStruct(shape[:1], jnp.int32)}
-      f = jax.jit(partial(steps.train_step, class_weights=jnp.ones(101), label_smoothing=0.0, mean=0.45, std=0.225),
-                  donate_argnums=0)
+      f = steps.make_train_step(class_weights=jnp.ones(101))
       mem = f.lower(state, batch, jax.random.key(0)).compile().memory_analysis()
       print(json.dumps({"model": FLAGS.model, "conv_impl": FLAGS.conv_impl, "input": shape, "compute_dtype": dtype,
                         "remat": remat,

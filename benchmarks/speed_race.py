@@ -77,8 +77,7 @@ def run_jax(name: str, mode: str, shape: tuple[int, ...], reps: int) -> dict:
   video = jnp.asarray(rng.integers(0, 255, shape, dtype=np.uint8))
   batch = {"video": video, "label": jnp.asarray(rng.integers(0, NUM_CLASSES, shape[0]).astype(np.int32))}
   if mode == "train":
-    f = jax.jit(partial(steps.train_step, class_weights=jnp.ones(NUM_CLASSES), label_smoothing=0.0, mean=0.45,
-                        std=0.225), donate_argnums=0)
+    f = steps.make_train_step(class_weights=jnp.ones(NUM_CLASSES))
     compiled = f.lower(state, batch, jax.random.key(1)).compile()
     holder = {"state": state}
 

@@ -12,9 +12,8 @@ from vidjax.config import base_config
 
 
 def get_config():
-  c = study_input(base_config())
+  c = study_input(base_config("cnn_lstm"))
   c.input.train_sampling = "uniform"
-  c.model.name = "cnn_lstm"
   c.model.backbone = "simple"
   c.model.widths = (32, 64, 128)
   c.model.depths = (1, 1, 1)

@@ -12,8 +12,7 @@ from vidjax.config import base_config
 
 
 def get_config():
-  c = study_input(base_config())
-  c.model.name = "cnn_lstm"
+  c = study_input(base_config("cnn_lstm"))
   c.model.backbone = "resnet"
   c.model.widths = (32, 64, 128, 256)
   c.model.depths = (1, 1, 1, 1)

@@ -11,8 +11,7 @@ from vidjax.config import base_config
 
 
 def get_config():
-  c = study_input(base_config())
-  c.model.name = "cnn_lstm"
+  c = study_input(base_config("cnn_lstm"))
   c.model.backbone = "vgg"
   c.model.widths = (32, 64, 128, 256, 512)
   c.model.depths = (2, 2, 2, 2, 2)

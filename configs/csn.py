@@ -17,7 +17,7 @@ from vidjax.config import base_config
 
 
 def get_config():
-  c = base_config()
+  c = base_config("csn")
   c.dataset.store_short_side = 56
   c.input.num_frames = 16
   c.input.frame_size = 48
@@ -26,7 +26,6 @@ def get_config():
   c.input.crop_scale = (0.8, 1.0)
   c.input.flip = False  # synthetic_motion has MoveLeft/MoveRight: a flip would swap them
 
-  c.model.name = "csn"
   c.model.variant = "ir"
   c.model.stem_features = 16
   c.model.stem_kernel = (3, 3, 3)

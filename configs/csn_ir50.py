@@ -13,8 +13,7 @@ from vidjax.config import base_config
 
 
 def get_config():
-  c = study_input(base_config())
-  c.model.name = "csn"
+  c = study_input(base_config("csn"))
   c.model.variant = "ir"
   c.model.depth = 50
   c.model.stem_features = 64

@@ -15,11 +15,10 @@ from vidjax.config import base_config
 
 
 def get_config():
-  c = study_input(base_config())
+  c = study_input(base_config("frozen_features"))
   c.input.train_sampling = "uniform"
   c.input.mean = 0.45
   c.input.std = 0.225
-  c.model.name = "frozen_features"
   c.model.backbone = "resnet"
   c.model.widths = (64, 128, 256, 512)
   c.model.depths = (2, 2, 2, 2)

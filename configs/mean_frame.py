@@ -8,11 +8,10 @@ does not, the dataset leaks its class into appearance.
 """
 
 from configs.csn import get_config as csn_config
+from vidjax.models import model_config
 
 
 def get_config():
   c = csn_config()
-  with c.unlocked():
-    c.model = {"name": "mean_frame", "features": (32, 64, 128), "dropout": 0.0}
-  c.lock()
+  c.model = model_config("mean_frame", features=(32, 64, 128), dropout=0.0)
   return c

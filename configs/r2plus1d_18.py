@@ -17,8 +17,7 @@ from vidjax.config import base_config
 
 
 def get_config():
-  c = study_input(base_config())
-  c.model.name = "video_resnet"
+  c = study_input(base_config("video_resnet"))
   c.model.arch = "r2plus1d"
   c.model.depth = 18  # 18 or 34 (BasicBlock), 50 (Bottleneck); 10 = one block per stage
   c.model.widths = (64, 128, 256, 512)

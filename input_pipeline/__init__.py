@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import ml_collections
+from absl import logging
 
 from input_pipeline.loader import ClipSpec
 from input_pipeline.sources import list_videos, store_dir
+from input_pipeline.sources.listing import NotReadyError
 from input_pipeline.store import StoredDataset, StoreSpec, open_store
 
 
@@ -24,16 +28,31 @@ def store_spec(c: ml_collections.ConfigDict) -> StoreSpec:
                    min_frames=c.input.num_frames, workers=d.decode_workers)
 
 
-def open_dataset(c: ml_collections.ConfigDict, *, is_builder: bool = True, splits: tuple[str, ...] = ()) -> StoredDataset:
+def open_dataset(c: ml_collections.ConfigDict, *, splits: tuple[str, ...] = (), process_index: int = 0,
+                 poll_seconds: float = 2.0) -> StoredDataset:
   """Lists the videos (generating synthetic ones on first use), builds the store once, opens it.
 
-  In a multi-host job only process 0 passes is_builder=True; the others get
-  NotReadyError until process 0 is done, and retry (see vidjax.train).
+  In a multi-host job process 0 builds; every other process polls the shared filesystem until the finished
+  store is there (not a device barrier: a UCF101 build takes far longer than collective timeouts).
   """
-  listing = list_videos(c.dataset, build=is_builder)
+  if process_index == 0:
+    return _open(c, splits, build=True)
+  waited = 0.0
+  while True:
+    try:
+      return _open(c, splits, build=False)
+    except NotReadyError as e:
+      if waited % 60 < poll_seconds:
+        logging.info("Process %d waiting for process 0: %s", process_index, e)
+      time.sleep(poll_seconds)
+      waited += poll_seconds
+
+
+def _open(c: ml_collections.ConfigDict, splits: tuple[str, ...], build: bool) -> StoredDataset:
+  listing = list_videos(c.dataset, build=build)
   wanted = splits or (c.dataset.train_split, c.dataset.eval_split)
   missing = [s for s in wanted if s not in listing.splits]
   if missing:
     raise ValueError(f"{listing.name} has splits {sorted(listing.splits)}; config asks for {missing} "
                      "(config.dataset.train_split / eval_split)")
-  return open_store(listing, store_spec(c), store_dir(c.dataset), build=is_builder)
+  return open_store(listing, store_spec(c), store_dir(c.dataset), build=build)

@@ -48,13 +48,18 @@ class StoredDataset:
   class_counts: dict[str, list[int]]
   skipped: dict[str, list[dict]]
   path: str
+  fingerprint: str  # hash of the listing (paths, labels per split) and the store settings
+
+  def paths(self, split: str) -> list[str]:
+    """The stored videos' file paths, in the order the loader reads them."""
+    return [str(ex["path"].decode() if isinstance(ex["path"], bytes) else ex["path"]) for ex in self.examples[split]]
 
   @property
   def num_classes(self) -> int:
     return len(self.classes)
 
 
-def _encode_example(args: tuple[str, int, StoreSpec]) -> tuple[str, dict | None, str]:
+def encode_example(args: tuple[str, int, StoreSpec]) -> tuple[str, dict | None, str]:
   """Worker: decode one file -> (path, example or None, reason if skipped)."""
   path, label, spec = args
   try:
@@ -130,9 +135,9 @@ class VideoStore(tfds.core.GeneratorBasedBuilder):
     if workers > 1 and len(jobs) > 8:
       ctx = multiprocessing.get_context("spawn")  # never fork a process that runs JAX
       pool = concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx)
-      results = pool.map(_encode_example, jobs, chunksize=4)
+      results = pool.map(encode_example, jobs, chunksize=4)
     else:
-      pool, results = None, map(_encode_example, jobs)
+      pool, results = None, map(encode_example, jobs)
     try:
       for i, (path, example, reason) in enumerate(results):
         if example is None:
@@ -165,7 +170,8 @@ def open_store(listing: VideoListing, spec: StoreSpec, store_dir: str, *, build:
   for split, recs in listing.splits.items():
     if not recs:
       raise ValueError(f"{listing.name}: the {split} split lists no videos (root {listing.root!r})")
-  builder = VideoStore(listing=listing, spec=spec, config_name=_config_name(listing, spec), data_dir=store_dir)
+  name = _config_name(listing, spec)
+  builder = VideoStore(listing=listing, spec=spec, config_name=name, data_dir=store_dir)
   if build:
     builder.download_and_prepare()
   elif not builder.is_prepared():
@@ -192,4 +198,5 @@ def open_store(listing: VideoListing, spec: StoreSpec, store_dir: str, *, build:
       class_counts={s: list(meta[f"{s}_class_counts"]) for s in listing.splits},
       skipped=skipped,
       path=str(builder.data_dir),
+      fingerprint=name.rsplit("_", 1)[-1],
   )

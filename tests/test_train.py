@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from vidjax import evaluate, losses, optim, sharding, steps, train
+from vidjax import run as run_lib
 from vidjax.models import build_model
 
 
@@ -35,10 +36,7 @@ def _model_state_batch(config, batch_size=8, seed=0):
 
 
 def _step_fn(mesh, weights):
-  return jax.jit(partial(steps.train_step, class_weights=jnp.asarray(weights), label_smoothing=0.0, mean=0.45,
-                         std=0.225),
-                 in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)),
-                 out_shardings=(sharding.replicated(mesh), sharding.replicated(mesh)))
+  return steps.make_train_step(mesh, class_weights=weights, donate=False)
 
 
 @pytest.mark.slow
@@ -103,7 +101,7 @@ def test_workdir_of_another_model_is_refused(tiny_config, tmp_path):
   os.makedirs(workdir)
   with open(os.path.join(workdir, "config.json"), "w") as f:
     json.dump({"model": {"name": "mean_frame"}, "dataset": {}}, f)
-  with pytest.raises(ValueError, match=r"different config\.model "):
+  with pytest.raises(ValueError, match=r"different config\.model\.name: the run's is 'mean_frame', yours is 'csn'"):
     train.train_and_evaluate(tiny_config, workdir)
 
 
@@ -144,7 +142,7 @@ def _load_config(path):
 
 
 def _final_params(config, workdir):
-  run = train.setup(config, workdir)
+  run = run_lib.setup(config, workdir)
   state, meta = run.checkpointer.restore(run.state)
   run.checkpointer.close()
   return jax.device_get(state.params), jax.device_get(state.batch_stats), meta["step"]
@@ -216,9 +214,7 @@ def test_gradient_accumulation_equals_the_full_batch(tiny_config):
   mesh = sharding.make_mesh()
   out = {}
   for k in (1, 4):
-    f = jax.jit(partial(steps.train_step, class_weights=jnp.asarray(weights), label_smoothing=0.1, mean=0.45,
-                        std=0.225, accum_steps=k),
-                in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)))
+    f = steps.make_train_step(mesh, class_weights=weights, label_smoothing=0.1, accum_steps=k, donate=False)
     new, m = f(jax.device_put(state, sharding.replicated(mesh)), sharding.to_global(batch, mesh), jax.random.key(1))
     out[k] = (jax.device_get(new.params), m.compute())
   np.testing.assert_allclose(out[4][1]["loss"], out[1][1]["loss"], rtol=1e-5)
@@ -253,8 +249,7 @@ def test_ema_tracks_parameters_and_is_what_eval_uses(tiny_config):
   tx, _ = optim.make_optimizer(tiny_config.train)
   state = _init(model, tx, (1, *batch["video"].shape[1:]), ema=True)
   mesh = sharding.make_mesh()
-  f = jax.jit(partial(steps.train_step, class_weights=jnp.ones(8), label_smoothing=0.0, mean=0.45, std=0.225,
-                      ema_decay=0.9))
+  f = steps.make_train_step(class_weights=jnp.ones(8), ema_decay=0.9, donate=False)
   new, _ = f(state, sharding.to_global(batch, mesh), jax.random.key(0))
   for e, p0, p1 in zip(jax.tree.leaves(new.ema_params), jax.tree.leaves(state.params), jax.tree.leaves(new.params),
                        strict=True):
@@ -275,8 +270,7 @@ def test_mixup_blends_clips_and_losses_with_one_lam(tiny_config):
   state, batch = _model_state_batch(tiny_config)
   weights = jnp.asarray([0.3, 1, 2, 1, 1, 4, 1, 0.5], jnp.float32)
   alpha, rng = 0.4, jax.random.key(3)
-  f = jax.jit(partial(steps.train_step, class_weights=weights, label_smoothing=0.0, mean=0.45, std=0.225,
-                      mixup_alpha=alpha))
+  f = steps.make_train_step(class_weights=weights, mixup_alpha=alpha, donate=False)
   _, m = f(state, batch, rng)
   lam = jax.random.beta(jax.random.fold_in(jax.random.fold_in(rng, state.step), 7), alpha, alpha)
   assert 0 < float(lam) < 1
@@ -291,6 +285,5 @@ def test_mixup_blends_clips_and_losses_with_one_lam(tiny_config):
         logits, y[::-1], weights)  # sum(w) is the same for y and its mirror
   want = reference(state, jnp.asarray(batch["video"]), jnp.asarray(batch["label"]))
   np.testing.assert_allclose(float(m.compute()["loss"]), float(want), rtol=1e-5)
-  _, plain = jax.jit(partial(steps.train_step, class_weights=weights, label_smoothing=0.0, mean=0.45, std=0.225))(
-      state, batch, rng)
+  _, plain = steps.make_train_step(class_weights=weights, donate=False)(state, batch, rng)
   assert abs(float(plain.compute()["loss"]) - float(want)) > 1e-3

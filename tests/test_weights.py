@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from tests.golden_weights import make_weights
+from vidjax import run as run_lib
 from vidjax import train, weights
+from vidjax.models import model_config
 from vidjax.models.backbones2d import ResNet2D
 from vidjax.models.frozen_features import FrozenFeatureHead
 from vidjax.models.video_resnet import VideoResNet
@@ -68,14 +70,13 @@ def test_training_from_imported_weights_keeps_the_frozen_backbone(tiny_config, t
   path = str(tmp_path / "w")
   weights.save(pretrained, path, {"arch": "test"})
   c = tiny_config
-  with c.unlocked():
-    c.model = {"name": "frozen_features", "backbone": "resnet", "widths": (8, 16), "depths": (1, 1), "head": "mlp",
-               "hidden": 16, "dropout": 0.3}
+  c.model = model_config("frozen_features", backbone="resnet", widths=(8, 16), depths=(1, 1), head="mlp", hidden=16,
+                         dropout=0.3)
   c.init.path = path
   c.init.prefix = "frozen_backbone"
   workdir = str(tmp_path / "run")
   train.train_and_evaluate(c, workdir)
-  run = train.setup(c, workdir)
+  run = run_lib.setup(c, workdir)
   state, _ = run.checkpointer.restore(run.state)
   for col in ("params", "batch_stats"):
     want = {k: v for k, v in pretrained[col].items() if k != "fc"}

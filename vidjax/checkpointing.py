@@ -1,7 +1,12 @@
-"""Orbax checkpoints of the TrainState plus a small JSON of run facts."""
+"""Orbax checkpoints of the TrainState plus a small JSON of run facts (step, the run's identity, time spent).
+
+Which checkpoints stay: the newest `max_to_keep`, plus the best one recorded while training (by
+`config.select_metric`), which rotation never deletes. `--checkpoint=latest|best|STEP` resolves here.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -10,28 +15,92 @@ import orbax.checkpoint as ocp
 
 
 class Checkpointer:
-  """Saves every N steps and at the end, keeps the last few, restores the latest.
+  """Saves every N steps and at the end, keeps the newest few and the best, restores any of them.
 
   Restores go through an abstract target carrying the current shardings, so a
   checkpoint written on 8 devices restores on 1 and the reverse.
   """
 
   def __init__(self, workdir: str, max_to_keep: int):
-    self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
-    self._mngr = ocp.CheckpointManager(
-        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+    workdir = os.path.abspath(workdir)
+    self.directory = os.path.join(workdir, "checkpoints")
+    self.best_path = os.path.join(workdir, "best_checkpoint.json")
+    self.max_to_keep = max_to_keep
+    # rotation is ours (see _rotate): orbax's max_to_keep would delete the best checkpoint too
+    self._mngr = ocp.CheckpointManager(self.directory, options=ocp.CheckpointManagerOptions(create=True))
+    self._best = None
+    if os.path.isfile(self.best_path):
+      with open(self.best_path) as f:
+        self._best = json.load(f)
+
+  def all_steps(self) -> list[int]:
+    return sorted(self._mngr.all_steps())
 
   def latest_step(self) -> int | None:
     return self._mngr.latest_step()
 
+  def best(self) -> dict | None:
+    """{"step", "metric", "value", "split"} of the best evaluation made while training, or None."""
+    return self._best
+
+  def resolve(self, which: str | int = "latest") -> int:
+    """'latest', 'best' or a step number -> a step that has a checkpoint; the error lists what there is."""
+    steps = self.all_steps()
+    if not steps:
+      raise FileNotFoundError(f"No checkpoint in {self.directory}: train first with the same --workdir")
+    which = str(which)
+    if which == "latest":
+      return steps[-1]
+    if which == "best":
+      best = self.best()
+      if best is None:
+        raise FileNotFoundError(f"No best checkpoint recorded in {self.best_path}: training records one at each "
+                                "evaluation (config.eval_every_steps and the final one); use --checkpoint=latest")
+      return int(best["step"])
+    if not which.isdigit():
+      raise ValueError(f"--checkpoint={which!r}: use latest, best or a step number ({steps})")
+    if int(which) not in steps:
+      raise FileNotFoundError(f"--checkpoint={which}: no checkpoint at step {which} in {self.directory}; "
+                              f"there are {steps}")
+    return int(which)
+
   def save(self, step: int, state: Any, meta: dict) -> None:
+    if step in self._mngr.all_steps():
+      return
     self._mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
                     force=True)
+    self._rotate()
 
-  def restore(self, target: Any, step: int | None = None) -> tuple[Any, dict]:
-    step = self.latest_step() if step is None else step
-    if step is None:
-      raise FileNotFoundError(f"No checkpoint in {self.directory}: train first with the same --workdir")
+  def record_evaluation(self, step: int, split: str, metric: str, value: float) -> bool:
+    """Remembers step as the best if `value` beats the recorded best; True if it did. Process 0 writes."""
+    best = self.best()
+    if best is not None and best["metric"] == metric and best["value"] >= value:
+      return False
+    self._best = {"step": step, "metric": metric, "value": value, "split": split}
+    if jax.process_index() == 0:  # every process holds the same metrics; one writes
+      with open(self.best_path + ".tmp", "w") as f:
+        json.dump(self._best, f)
+      os.replace(self.best_path + ".tmp", self.best_path)
+    self._rotate()
+    return True
+
+  def _rotate(self) -> None:
+    steps = self.all_steps()
+    best = self.best()
+    keep = set(steps[-self.max_to_keep:]) | ({int(best["step"])} if best else set())
+    old = [s for s in steps if s not in keep]
+    if old:
+      self._mngr.wait_until_finished()
+      for s in old:
+        self._mngr.delete(s)
+
+  def read_meta(self, step: int) -> dict:
+    """The run facts saved with a checkpoint, without touching its arrays."""
+    out = self._mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+    return dict(out["meta"])
+
+  def restore(self, target: Any, step: int | str | None = None) -> tuple[Any, dict]:
+    step = self.resolve("latest" if step is None else step)
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
     out = self._mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
                                                            meta=ocp.args.JsonRestore()))

@@ -7,21 +7,31 @@ choices, ranges and paths, naming the setting and what would be valid.
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
+import json
 import os
+import sys
 
 import ml_collections
 
 from input_pipeline import sampling
 from input_pipeline.sources import SOURCES
-from vidjax.models import check_model_config
+from vidjax.models import check_model_config, model_config
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "step", "constant")
 CLASS_WEIGHTS = ("balanced", "none")
 COMPUTE_DTYPES = ("float32", "bfloat16")
+SELECT_METRICS = ("accuracy", "top5", "balanced_accuracy", "macro_f1")
 
 
-def base_config() -> ml_collections.ConfigDict:
+def base_config(model: str = "csn") -> ml_collections.ConfigDict:
+  """The whole schema, locked: `config.model` holds every setting of `model` at its defaults (see models/).
+
+  Config files change values; a key this schema lacks (a typo) fails where it is written. Switch families with
+  `c.model = model_config("cnn_lstm", ...)`.
+  """
   c = ml_collections.ConfigDict()
   c.seed = 0
 
@@ -62,8 +72,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.input.std = 0.225
   c.input.loader_threads = 4
 
-  c.model = ml_collections.ConfigDict()
-  c.model.name = "csn"
+  c.model = model_config(model)
 
   c.init = ml_collections.ConfigDict()
   c.init.path = ""  # converted weights (python -m vidjax.weights ...) to start from; '' = random init
@@ -92,20 +101,115 @@ def base_config() -> ml_collections.ConfigDict:
   c.log_every_steps = 50
   c.eval_every_steps = 0  # 0 = only at the end
   c.checkpoint_every_steps = 200
-  c.max_checkpoints_to_keep = 3
+  c.max_checkpoints_to_keep = 3  # the newest ones; the best-so-far (by `select_metric`) is kept besides them
+  c.select_metric = "accuracy"  # what `--checkpoint=best` maximises over the evaluations made while training
+  c.lock()
   return c
+
+
+def _import_file(path: str, name: str):
+  spec = importlib.util.spec_from_file_location(name, path)
+  if spec is None or spec.loader is None:
+    raise ValueError(f"{path}: not a Python config file")
+  module = importlib.util.module_from_spec(spec)
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  if repo not in sys.path:  # config files import each other as `configs.x`
+    sys.path.insert(0, repo)
+  spec.loader.exec_module(module)
+  return module
+
+
+def load_config_file(ref: str) -> ml_collections.ConfigDict:
+  """`configs/x.py` or `configs/x.py:arg` (as --config takes it) -> the config it returns."""
+  path, _, arg = ref.partition(":")
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"config file {path!r} not found")
+  module = _import_file(path, "vidjax_config_" + os.path.splitext(os.path.basename(path))[0])
+  return module.get_config(arg) if arg else module.get_config()
+
+
+def schema_problems(c: ml_collections.ConfigDict) -> list[str]:
+  """Keys of `c` that the schema (base_config of its model) does not have, each with the closest valid key."""
+  model = c.get("model", {}).get("name", "csn") if isinstance(c.get("model"), ml_collections.ConfigDict) else "csn"
+  try:
+    schema = base_config(model)
+  except ValueError as e:
+    return [str(e)]
+  problems: list[str] = []
+
+  def walk(node, ref, prefix):
+    for key in node:
+      if key == "sweep" and not prefix:
+        continue  # a sweep config carries its points beside the base run config
+      if key not in ref:
+        problems.append(f"config.{prefix}{key} is not a setting{did_you_mean(key, ref, prefix)}")
+      elif isinstance(node[key], ml_collections.ConfigDict) and isinstance(ref[key], ml_collections.ConfigDict):
+        walk(node[key], ref[key], f"{prefix}{key}.")
+  walk(c, schema, "")
+  return problems
+
+
+def did_you_mean(key: str, options, prefix: str = "") -> str:
+  close = difflib.get_close_matches(key, list(options), n=1, cutoff=0.5)
+  return f"; did you mean config.{prefix}{close[0]}?" if close else f"; settings here: {', '.join(sorted(options))}"
+
+
+def check_override(c: ml_collections.ConfigDict, dotted: str) -> str | None:
+  """A problem with the command-line override `--config.<dotted>`, or None if the key exists."""
+  node, parts = c, dotted.split(".")
+  for i, part in enumerate(parts):
+    if not isinstance(node, ml_collections.ConfigDict | dict) or part not in node:
+      prefix = ".".join(parts[:i])
+      options = node.keys() if isinstance(node, ml_collections.ConfigDict | dict) else []
+      where = f"{prefix}." if prefix else ""
+      return f"--config.{dotted}: config.{where}{part} is not a setting" + did_you_mean(part, options, where)
+    node = node[part]
+  return None
+
+
+def _to_schema_types(value):
+  return tuple(_to_schema_types(v) for v in value) if isinstance(value, list) else value
+
+
+def from_dict(saved: dict) -> ml_collections.ConfigDict:
+  """A run's saved config.json -> a locked config of the current schema (settings it lacks keep defaults)."""
+  c = base_config(saved.get("model", {}).get("name", "csn"))
+
+  def fill(node, values, prefix):
+    for k, v in values.items():
+      if k not in node:
+        continue  # a setting an older vidjax had: ignored
+      if isinstance(node[k], ml_collections.ConfigDict):
+        fill(node[k], v, f"{prefix}{k}.")
+      else:
+        node[k] = _to_schema_types(v)
+  fill(c, saved, "")
+  return c
+
+
+def read_run_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"--workdir {workdir!r} has no config.json: it holds no vidjax run "
+                            "(train one with --config=... --workdir=...)")
+  with open(path) as f:
+    return from_dict(json.load(f))
 
 
 def _fail(setting: str, value, expected: str) -> None:
   raise ValueError(f"config.{setting}={value!r} is invalid: {expected}")
 
 
-def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count: int = 1) -> None:
-  """Raises ValueError naming the first bad setting. Cheap: touches no data."""
+def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count: int = 1,
+             check_data_dir: bool = True) -> None:
+  """Raises ValueError naming the first bad setting. Cheap: touches no data.
+
+  check_data_dir=False (predict, summary): the dataset need not exist any more.
+  """
   if c.dataset.name not in SOURCES:
     _fail("dataset.name", c.dataset.name, f"choose one of {sorted(SOURCES)}")
   source = SOURCES[c.dataset.name]
-  if source.needs_data_dir:
+  if source.needs_data_dir and check_data_dir:
     if not c.dataset.data_dir:
       _fail("dataset.data_dir", c.dataset.data_dir, f"{c.dataset.name} is read from disk; set it to the dataset root")
     if not os.path.isdir(c.dataset.data_dir):
@@ -171,5 +275,7 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
   for key in ("log_every_steps", "checkpoint_every_steps", "max_checkpoints_to_keep"):
     if c[key] < 1:
       _fail(key, c[key], "must be >= 1")
+  if c.select_metric not in SELECT_METRICS:
+    _fail("select_metric", c.select_metric, f"choose one of {SELECT_METRICS}")
   if c.eval_every_steps < 0:
     _fail("eval_every_steps", c.eval_every_steps, "must be >= 0 (0 = only at the end)")

@@ -12,10 +12,14 @@ def _decay_mask(params):
   return jax.tree.map(lambda p: p.ndim > 1, params)
 
 
-def _frozen_mask(params):
+def is_frozen(top_level_module: str) -> bool:
   """Parameters under a top-level `frozen_*` module (a frozen feature extractor) are never updated."""
+  return top_level_module.startswith("frozen")
+
+
+def _frozen_mask(params):
   def mark(name, subtree):
-    frozen = name.startswith("frozen")
+    frozen = is_frozen(name)
     return jax.tree.map(lambda _: frozen, subtree)
   return {k: mark(k, v) for k, v in params.items()}
 

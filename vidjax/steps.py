@@ -3,6 +3,7 @@
 No `from __future__ import annotations` here: clu reads metric annotations at runtime.
 """
 
+from functools import partial
 from typing import Any
 
 import flax
@@ -13,6 +14,7 @@ import optax
 from clu import metrics
 from flax.training import train_state
 
+from vidjax import sharding
 from vidjax.losses import weighted_cross_entropy
 
 
@@ -101,10 +103,43 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, class_weights:
 
 
 def eval_step(state: TrainState, batch: dict, *, mean: float, std: float) -> dict:
-  """Per-video class probabilities, averaged over the video's clips (Scenic-style)."""
-  video = batch["video"]  # [B, clips, T, H, W, C]
+  """Class probabilities of every view (clip x crop) of every video: [B, views, classes].
+
+  Views stay apart so the host can score clips alone (clip-level) and averaged per video (video-level).
+  """
+  video = batch["video"]  # [B, views, T, H, W, C]
   b, k = video.shape[:2]
   x = normalize(video.reshape(b * k, *video.shape[2:]), mean, std)
   logits = state.apply_fn({"params": eval_params(state), "batch_stats": state.batch_stats}, x, train=False)
-  probs = jax.nn.softmax(logits.astype(jnp.float32), -1).reshape(b, k, -1).mean(1)
+  probs = jax.nn.softmax(logits.astype(jnp.float32), -1).reshape(b, k, -1)
   return {"probs": probs, "label": batch["label"], "mask": batch["mask"]}
+
+
+def make_train_step(mesh: Any = None, *, class_weights: Any, label_smoothing: float = 0.0, mean: float = 0.45,
+                    std: float = 0.225, accum_steps: int = 1, ema_decay: float = 0.0, mixup_alpha: float = 0.0,
+                    donate: bool = True):
+  """The one place the train step is jit-wired: state replicated, batch sharded along `data`, state donated.
+
+  Training, tests and benchmarks all call this (mesh=None: plain jit, no shardings, for single-device checks).
+  """
+  fn = partial(train_step, class_weights=jnp.asarray(class_weights, jnp.float32), label_smoothing=label_smoothing,
+               mean=mean, std=std, accum_steps=accum_steps, ema_decay=ema_decay, mixup_alpha=mixup_alpha)
+  shardings = {} if mesh is None else {
+      "in_shardings": (sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)),
+      "out_shardings": (sharding.replicated(mesh), sharding.replicated(mesh))}
+  return jax.jit(fn, donate_argnums=0 if donate else (), **shardings)
+
+
+def train_step_from_config(config: Any, mesh: Any, class_weights: Any, donate: bool = True):
+  """make_train_step with every setting taken from `config.train` / `config.input`."""
+  t = config.train
+  return make_train_step(mesh, class_weights=class_weights, label_smoothing=t.label_smoothing, mean=config.input.mean,
+                         std=config.input.std, accum_steps=t.grad_accum_steps, ema_decay=t.ema_decay,
+                         mixup_alpha=t.mixup_alpha, donate=donate)
+
+
+def make_eval_step(mesh: Any, *, mean: float, std: float):
+  """eval_step jit-wired like the train step (the batch sharded, the result replicated for the host)."""
+  return jax.jit(partial(eval_step, mean=mean, std=std),
+                 in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh)),
+                 out_shardings=sharding.replicated(mesh))

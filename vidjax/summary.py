@@ -1,4 +1,9 @@
-"""`--mode=summary`: the studies' model table -- per-layer output shape and parameters, totals, size, FLOPs."""
+"""`--mode=summary`: the studies' model tables -- per-layer output shape and parameters, totals, size, FLOPs, and
+(--tensors) every parameter tensor with its shape and count, as the HMDB51 study listed them.
+
+For a config alone the class count comes from the config (never a dataset listing); for a workdir, from the
+identity its newest checkpoint carries.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import ml_collections
 import numpy as np
 
 from vidjax.models import build_model
+from vidjax.optim import is_frozen
 
 
 def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
@@ -40,7 +46,12 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
   stats = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(variables.get("batch_stats", {})))
   cost = jax.jit(lambda v, x: model.apply(v, x, train=False)).lower(variables, x).cost_analysis() or {}
   cost = cost[0] if isinstance(cost, list) else cost
-  return {"rows": rows, "parameters": total, "batch_stats": stats,
+  tensors = [{"name": ".".join(str(getattr(k, "key", k)) for k in path), "shape": tuple(leaf.shape),
+              "count": int(np.prod(leaf.shape)), "frozen": is_frozen(str(getattr(path[0], "key", path[0])))}
+             for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]]
+  call_order = {r["layer"]: i for i, r in enumerate(rows)}
+  tensors.sort(key=lambda t: call_order.get(t["name"].split(".")[0], len(rows)))  # stable: sorted within a module
+  return {"rows": rows, "tensors": tensors, "parameters": total, "batch_stats": stats,
           "size_mb": 4 * (total + stats) / 2**20, "gflops_per_clip": float(cost.get("flops", np.nan)) / 1e9 / input_shape[0]}
 
 
@@ -56,14 +67,36 @@ def format_summary(name: str, input_shape: tuple[int, ...], s: dict) -> str:
   return "\n".join(lines)
 
 
-def print_summary(config: ml_collections.ConfigDict) -> dict:
-  from input_pipeline.sources import list_videos
-  from vidjax import config as config_lib
+def format_tensors(s: dict) -> str:
+  """Every parameter tensor: dotted name, shape, count (frozen ones marked), then the totals."""
+  width = max([len(t["name"]) for t in s["tensors"]] + [24])
+  lines = [f"{'parameter':<{width}} {'shape':<22} {'count':>12}", "-" * (width + 36)]
+  for t in s["tensors"]:
+    lines.append(f"{t['name']:<{width}} {t['shape']!s:<22} {t['count']:>12,}" + ("  frozen" if t["frozen"] else ""))
+  frozen = sum(t["count"] for t in s["tensors"] if t["frozen"])
+  lines += ["-" * (width + 36), f"Total {s['parameters']:,}" + (f" ({s['parameters'] - frozen:,} trained, {frozen:,} frozen)"
+                                                                if frozen else "")]
+  return "\n".join(lines)
 
-  config_lib.validate(config)
-  num_classes = list_videos(config.dataset).num_classes
-  i = config.input
-  shape = (1, i.num_frames, i.frame_size, i.frame_size, i.channels)
+
+def print_summary(config: ml_collections.ConfigDict | None = None, workdir: str | None = None,
+                  tensors: bool = False) -> dict:
+  """The model table of a config (classes counted from the config) or of a trained workdir (from its identity)."""
+  from input_pipeline.sources import count_classes
+  from vidjax import checkpointing
+  from vidjax import config as config_lib
+  from vidjax import run as run_lib
+
+  if workdir:
+    config = config or config_lib.read_run_config(workdir)
+    identity = run_lib.saved_identity(checkpointing.Checkpointer(workdir, config.max_checkpoints_to_keep))
+    num_classes = len(identity["classes"])
+  else:
+    config_lib.validate(config, check_data_dir=False)
+    num_classes = count_classes(config.dataset)
+  shape = run_lib.input_shape(config)
   s = summarize(build_model(config.model, num_classes, config.train.compute_dtype), shape)
   print(format_summary(f"{config.model.name} ({num_classes} classes)", shape, s), flush=True)
+  if tensors:
+    print("\n" + format_tensors(s), flush=True)
   return s

@@ -1,17 +1,12 @@
-"""The outer loop: all I/O, logging and checkpointing lives here; steps stay pure."""
+"""The outer loop of training: all I/O, logging and checkpointing lives here; steps stay pure."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import os
 import time
-from functools import partial
-from typing import Any
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
@@ -19,104 +14,14 @@ from clu import metric_writers
 
 import input_pipeline
 from input_pipeline import loader
-from input_pipeline.sources.listing import NotReadyError
-from vidjax import checkpointing, evaluate, losses, optim, sharding, steps, summary, weights
-from vidjax import config as config_lib
-from vidjax.models import build_model
+from vidjax import evaluate, losses, optim, sharding, steps, summary
+from vidjax import run as run_lib
 
 
-@dataclasses.dataclass
-class Run:
-  config: ml_collections.ConfigDict
-  workdir: str
-  mesh: Any
-  data: input_pipeline.StoredDataset
-  model: Any
-  state: steps.TrainState  # freshly initialised, sharded; restore targets this
-  checkpointer: checkpointing.Checkpointer
-
-
-def _input_shape(config: ml_collections.ConfigDict, batch: int = 1) -> tuple[int, ...]:
-  i = config.input
-  return (batch, i.num_frames, i.frame_size, i.frame_size, i.channels)
-
-
-def _open_data(config: ml_collections.ConfigDict, splits: tuple[str, ...]) -> input_pipeline.StoredDataset:
-  """Process 0 generates/builds; the others wait for the finished store on the shared filesystem.
-
-  Polling the filesystem, not a device barrier: a UCF101 build takes far longer than collective timeouts.
-  """
-  if jax.process_index() == 0:
-    return input_pipeline.open_dataset(config, splits=splits)
-  waited = 0.0
-  while True:
-    try:
-      return input_pipeline.open_dataset(config, is_builder=False, splits=splits)
-    except NotReadyError as e:
-      if waited % 60 < 2:
-        logging.info("Process %d waiting for process 0: %s", jax.process_index(), e)
-      time.sleep(2)
-      waited += 2
-
-
-def _check_workdir_config(config: ml_collections.ConfigDict, workdir: str) -> None:
-  """A workdir belongs to one model and dataset; resuming another would fail obscurely."""
-  path = os.path.join(workdir, "config.json")
-  current = json.loads(config.to_json_best_effort())
-  if os.path.exists(path):
-    with open(path) as f:
-      saved = json.load(f)
-    # What defines the trained model and its saved state; eval split, store and loader settings may differ.
-    identity = [("model", None), ("train", "ema_decay")] + [("dataset", k) for k in ("name", "data_dir", "classes", "split")]
-    for section, key in identity:
-      a, b = saved.get(section, {}), current.get(section, {})
-      if key is not None:
-        a, b = a.get(key), b.get(key)
-      if a != b:
-        setting = f"config.{section}" + (f".{key}" if key else "")
-        raise ValueError(f"--workdir {workdir!r} holds a run with a different {setting} ({path}). "
-                         "Use a new --workdir, or the same settings to resume/evaluate it.")
-  elif jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    with open(path + ".tmp", "w") as f:  # other processes may read it at any moment: write, then rename
-      json.dump(current, f, indent=1)
-    os.replace(path + ".tmp", path)
-
-
-def setup(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str, ...] = ()) -> Run:
-  """Everything train and eval share: checked config, data, model, sharded state."""
-  config_lib.validate(config, jax.process_count(), jax.device_count())
-  workdir = os.path.abspath(os.path.expanduser(workdir))
-  _check_workdir_config(config, workdir)
-  data = _open_data(config, splits or (config.dataset.train_split, config.dataset.eval_split))
-  model = build_model(config.model, data.num_classes, config.train.compute_dtype)
-  mesh = sharding.make_mesh()
-  tx, _ = optim.make_optimizer(config.train)
-  init = jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=_input_shape(config),
-                         ema=config.train.ema_decay > 0),
-                 out_shardings=sharding.replicated(mesh))
-  state = init(jax.random.key(config.seed))
-  if config.init.path:
-    state = _init_from_weights(state, config, mesh)
-  return Run(config, workdir, mesh, data, model, state, checkpointing.Checkpointer(workdir, config.max_checkpoints_to_keep))
-
-
-def _init_from_weights(state: steps.TrainState, config: ml_collections.ConfigDict, mesh) -> steps.TrainState:
-  """Fine-tuning start: imported weights replace the random init (a resumed run then overrides both)."""
-  fresh = jax.tree.map(lambda x: np.asarray(x.addressable_data(0)),  # replicated: any local copy is the value
-                       {"params": state.params, "batch_stats": state.batch_stats})
-  merged, notes = weights.merge_into(fresh, weights.load(config.init.path), config.init.prefix)
-  for note in notes:
-    logging.info("init from %s: %s", config.init.path, note)
-  merged = sharding.replicate(merged, mesh)
-  return state.replace(params=merged["params"], batch_stats=merged["batch_stats"],
-                       ema_params=merged["params"] if state.ema_params is not None else None)
-
-
-def describe_model(run: Run) -> dict:
-  """Parameter count and XLA's FLOP estimate for one clip (logged at start, Scenic-style)."""
-  s = summary.summarize(run.model, _input_shape(run.config))
-  return {"parameters": s["parameters"], "gflops_per_clip": s["gflops_per_clip"]}
+def describe_model(run: run_lib.Run) -> dict:
+  """Parameter count, size and XLA's FLOP estimate for one clip (logged at start, Scenic-style; kept in checkpoints)."""
+  s = summary.summarize(run.model, run.input_shape)
+  return {"parameters": s["parameters"], "size_mb": s["size_mb"], "gflops_per_clip": s["gflops_per_clip"]}
 
 
 def _fmt_time(seconds: float) -> str:
@@ -130,7 +35,7 @@ def _fmt_time(seconds: float) -> str:
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains (resuming from the latest checkpoint in workdir), then evaluates and reports."""
   start_time = time.time()
-  run = setup(config, workdir)
+  run = run_lib.setup(config, workdir)
   cfg, mesh, data = run.config, run.mesh, run.data
   is_chief = jax.process_index() == 0
   writer = metric_writers.create_default_writer(run.workdir, just_logging=not is_chief, asynchronous=True)
@@ -138,29 +43,29 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   counts = data.class_counts[cfg.dataset.train_split]
   class_weights = losses.class_weights(cfg.train.class_weights, counts)
   info = describe_model(run)
+  identity = run_lib.identity(cfg, data.classes, data.fingerprint)
   logging.info("Dataset %s: %d classes, train %d / %s %d videos; store %s", data.name, data.num_classes,
                sum(counts), cfg.dataset.eval_split, sum(data.class_counts[cfg.dataset.eval_split]), data.path)
   logging.info("Train class counts %s -> %s class weights %s", counts, cfg.train.class_weights, np.round(class_weights, 3))
   logging.info("Model %s: %s parameters, %.3f GFLOPs per clip %s; %d devices (%s), %d processes",
-               cfg.model.name, f"{info['parameters']:,}", info["gflops_per_clip"], _input_shape(cfg)[1:],
+               cfg.model.name, f"{info['parameters']:,}", info["gflops_per_clip"], run.input_shape[1:],
                jax.device_count(), jax.default_backend(), jax.process_count())
   if is_chief:
     writer.write_hparams({k: (v if isinstance(v, (int, float, str, bool)) else str(v))
                           for k, v in _flatten(cfg.to_dict()).items()})
 
-  state, start_step = run.state, 0
+  state, start_step, train_seconds = run.state, 0, 0.0
+  num_steps = cfg.train.num_steps
   if run.checkpointer.latest_step() is not None:
     state, meta = run.checkpointer.restore(run.state)
-    start_step = int(meta["step"])
+    start_step, train_seconds = int(meta["step"]), float(meta.get("train_seconds", 0.0))
     logging.info("Resumed from %s at step %d", run.checkpointer.directory, start_step)
+    if start_step > num_steps:
+      raise ValueError(f"--workdir {run.workdir!r} already holds step {start_step}, past config.train.num_steps="
+                       f"{num_steps}; evaluate it with --mode=eval, or use a new --workdir")
 
   _, lr_fn = optim.make_optimizer(cfg.train)
-  train_fn = jax.jit(
-      partial(steps.train_step, class_weights=jnp.asarray(class_weights), label_smoothing=cfg.train.label_smoothing,
-              mean=cfg.input.mean, std=cfg.input.std, accum_steps=cfg.train.grad_accum_steps,
-              ema_decay=cfg.train.ema_decay, mixup_alpha=cfg.train.mixup_alpha),
-      in_shardings=(sharding.replicated(mesh), sharding.data_sharded(mesh), sharding.replicated(mesh)),
-      out_shardings=(sharding.replicated(mesh), sharding.replicated(mesh)), donate_argnums=0)
+  train_fn = steps.train_step_from_config(cfg, mesh, class_weights)
   eval_fn = evaluate.make_eval_step(cfg, mesh)
   rng = jax.random.key(cfg.seed + 1)
   batches = loader.train_batches(
@@ -168,8 +73,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
       global_batch=cfg.train.batch_size, start_step=start_step, process_index=jax.process_index(),
       process_count=jax.process_count(), threads=cfg.input.loader_threads)
   device_batches = sharding.prefetch_to_devices(batches, mesh)
+  split = cfg.dataset.eval_split
 
-  num_steps = cfg.train.num_steps
+  def save(step: int) -> None:
+    elapsed = train_seconds + time.time() - loop_start
+    run.checkpointer.save(step, state, {"step": step, "identity": identity, "model_info": info,
+                                        "train_seconds": elapsed})
+
+  def evaluate_now(step: int, write: bool) -> dict:
+    report = evaluate.evaluate_split(run, state, split, step, eval_fn, write=write)
+    writer.write_scalars(step, {f"{split}_{k}": report[k] for k in
+                                ("loss", "accuracy", "top5", "balanced_accuracy", "macro_f1", "weighted_f1")})
+    save(step)  # the evaluated state must exist to be `best`
+    if run.checkpointer.record_evaluation(step, split, cfg.select_metric, report[cfg.select_metric]):
+      logging.info("New best %s %s %.4f at step %d", split, cfg.select_metric, report[cfg.select_metric], step)
+    return report
+
+  loop_start = time.time()
   acc_metrics, last_log_time, last_log_step = None, time.time(), start_step
   last_saved = start_step if start_step else None
   for step in range(start_step + 1, num_steps + 1):
@@ -194,27 +114,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                    _fmt_time(now - start_time))
       last_log_time, last_log_step = now, step
     if cfg.eval_every_steps and step % cfg.eval_every_steps == 0 and step != num_steps:
-      report = evaluate.classification_report(
-          *evaluate.predict(state, data.sources[cfg.dataset.eval_split], cfg, mesh, eval_fn), data.classes)
-      writer.write_scalars(step, {f"{cfg.dataset.eval_split}_{k}": report[k]
-                                  for k in ("loss", "accuracy", "macro_f1", "weighted_f1")})
-      evaluate.log_report(report, cfg.dataset.eval_split, step)
-    if step % cfg.checkpoint_every_steps == 0 or step == num_steps:
-      run.checkpointer.save(step, state, {"step": step})  # the step alone fixes the data position
+      evaluate_now(step, write=False)
       last_saved = step
-  run.checkpointer.close()
+    if step % cfg.checkpoint_every_steps == 0 or step == num_steps:
+      save(step)  # the step alone fixes the data position
+      last_saved = step
 
-  split = cfg.dataset.eval_split
-  report = evaluate.classification_report(
-      *evaluate.predict(state, data.sources[split], cfg, mesh, eval_fn), data.classes)
-  paths = evaluate.write_report(report, run.workdir, num_steps, split)
-  writer.write_scalars(num_steps, {f"{split}_{k}": report[k] for k in ("loss", "accuracy", "macro_f1", "weighted_f1")})
+  step = num_steps
+  report = evaluate_now(step, write=True)
+  run.checkpointer.close()
   writer.flush()
-  evaluate.log_report(report, split, num_steps)
+  paths = report.get("paths", {})
   logging.info("Done in %s.\n  checkpoints: %s\n  TensorBoard: tensorboard --logdir %s\n  metrics:     %s\n"
                "  confusion:   %s", _fmt_time(time.time() - start_time), run.checkpointer.directory, run.workdir,
-               paths["metrics"], paths["confusion_matrix"])
-  return {**report, "step": num_steps, "paths": paths, **info}
+               paths.get("metrics"), paths.get("confusion_matrix"))
+  return {**report, "step": step, "paths": paths, **info}
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

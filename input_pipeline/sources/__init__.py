@@ -17,6 +17,7 @@ class Source:
   list_videos: Callable[..., VideoListing]  # (config.dataset, data_dir, build) -> listing
   needs_data_dir: bool  # False: the source can make its own data
   flip_safe: bool  # False: a horizontal flip changes some labels
+  num_classes: int = 0  # known without listing (0: count the class folders under data_dir)
 
 
 def _synthetic(d: ml_collections.ConfigDict, root: str, build: bool) -> VideoListing:
@@ -25,9 +26,12 @@ def _synthetic(d: ml_collections.ConfigDict, root: str, build: bool) -> VideoLis
 
 
 SOURCES: dict[str, Source] = {
-    "synthetic_motion": Source(_synthetic, needs_data_dir=False, flip_safe=False),
-    "ucf101": Source(lambda d, root, build: ucf101.list_ucf101(root, d.split), needs_data_dir=True, flip_safe=True),
-    "hmdb51": Source(lambda d, root, build: hmdb51.list_hmdb51(root, d.split), needs_data_dir=True, flip_safe=True),
+    "synthetic_motion": Source(_synthetic, needs_data_dir=False, flip_safe=False,
+                               num_classes=len(synthetic_motion.CLASSES)),
+    "ucf101": Source(lambda d, root, build: ucf101.list_ucf101(root, d.split), needs_data_dir=True, flip_safe=True,
+                     num_classes=101),
+    "hmdb51": Source(lambda d, root, build: hmdb51.list_hmdb51(root, d.split), needs_data_dir=True, flip_safe=True,
+                     num_classes=51),
     "video_folder": Source(lambda d, root, build: video_folder.list_video_folder(root, d.test_fraction, d.split_seed),
                            needs_data_dir=True, flip_safe=True),
 }
@@ -47,6 +51,19 @@ def store_dir(d: ml_collections.ConfigDict) -> str:
   if d.store_dir:
     return os.path.abspath(os.path.expanduser(d.store_dir))
   return os.path.join(cache_root(), "store")
+
+
+def count_classes(d: ml_collections.ConfigDict) -> int:
+  """The class count a config implies, without generating or listing any video (for --mode=summary)."""
+  if d.classes:
+    return len(d.classes)
+  known = SOURCES[d.name].num_classes
+  if known:
+    return known
+  root = data_dir(d)
+  if not os.path.isdir(root):
+    raise ValueError(f"config.dataset.data_dir={d.data_dir!r}: no such directory, so the class count is unknown")
+  return sum(1 for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
 
 
 def list_videos(d: ml_collections.ConfigDict, build: bool = True) -> VideoListing:

@@ -31,6 +31,22 @@ def model_fields(name: str) -> set[str]:
   return {f.name for f in dataclasses.fields(cls) if f.init and f.name not in _SET_BY_TRAINER}
 
 
+def model_config(name: str, **values) -> ml_collections.ConfigDict:
+  """`config.model` for one family: its name and every setting the model takes, at the model's defaults, locked.
+
+  The schema of `config.model` is the model's own dataclass: a setting the model does not take cannot be set.
+  """
+  if name not in MODELS:
+    raise ValueError(f"config.model.name={name!r} is not a model; choose one of {sorted(MODELS)}")
+  fields = {f.name: f.default for f in dataclasses.fields(MODELS[name]) if f.name in model_fields(name)}
+  unknown = set(values) - set(fields)
+  if unknown:
+    raise ValueError(f"model {name!r} does not take {sorted(unknown)}; it takes {sorted(fields)}")
+  c = ml_collections.ConfigDict({"name": name, **fields, **values})
+  c.lock()
+  return c
+
+
 def check_model_config(cfg: ml_collections.ConfigDict) -> None:
   """Raises ValueError naming the setting when `config.model` cannot build a model."""
   if cfg.name not in MODELS:

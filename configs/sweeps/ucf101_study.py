@@ -1,0 +1,21 @@
+"""The UCF101 study's four families at CPU size, like for like: VGG CNN+LSTM, ResNet CNN+LSTM, R(2+1)D and the
+depthwise + (2+1)D CSN, on the embedded synthetic_motion set by default.
+
+  python main.py --config=configs/sweeps/ucf101_study.py --workdir=runs/ucf101_study --mode=sweep
+  # on UCF101 (every point keeps its CPU size; set the input size you want):
+  python main.py --config=configs/sweeps/ucf101_study.py --workdir=runs/ucf101_study_real --mode=sweep \
+    --config.dataset.name=ucf101 --config.dataset.data_dir=/data/UCF-101 --config.input.flip=True
+
+The report written at the end is the study's results table: top-1, top-5, mean class accuracy, macro-F1,
+parameters, size, GFLOPs, training time. README's Results section shows one, with its command and wall time.
+"""
+
+from configs import zoo_small
+from configs.sweeps.common import zoo_model
+from vidjax.sweep import sweep
+
+POINTS = ("cnn_lstm_vgg", "cnn_lstm_resnet", "r2plus1d", "csn_dw2plus1d")
+
+
+def get_config():
+  return sweep(zoo_small.get_config("ir_csn"), {name: zoo_model(name) for name in POINTS})

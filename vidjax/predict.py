@@ -1,0 +1,109 @@
+"""`--mode=predict`: top-5 classes for video files, from a trained workdir alone (no dataset, no store).
+
+Each video goes through the store's own decode path (frames resized to the run's short side, JPEG-encoded as
+stored) and the evaluation's clips x crops, so a video scores exactly as it would inside an evaluation.
+Videos are decoded by a thread pool and scored in jit-compiled batches of config.eval_batch_size.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import time
+from collections.abc import Iterator
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+
+import input_pipeline
+from input_pipeline import loader, store
+from vidjax import evaluate, metrics
+from vidjax import run as run_lib
+from vidjax.reports import eval_files
+
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ogv")
+
+
+class NothingReadError(RuntimeError):
+  """No video given to predict could be read."""
+
+
+def find_videos(path: str) -> list[str]:
+  """A file as given (any container OpenCV reads), or every video file under a folder, recursively, sorted."""
+  if os.path.isfile(path):
+    return [path]
+  if not os.path.isdir(path):
+    raise FileNotFoundError(f"--video={path!r}: no such file or folder")
+  found = []
+  for root, dirs, files in os.walk(path):
+    dirs.sort()
+    found += [os.path.join(root, f) for f in sorted(files)
+              if f.lower().endswith(VIDEO_EXTENSIONS) and not f.startswith(".")]
+  if not found:
+    raise FileNotFoundError(f"--video={path!r}: no video files ({', '.join(VIDEO_EXTENSIONS)}) in this folder")
+  return found
+
+
+def _batches(paths: list[str], config: ml_collections.ConfigDict, failures: list[tuple[str, str]],
+             read: list[str]) -> Iterator[dict]:
+  """Padded, masked batches of eval views; unreadable files go to `failures`, readable ones to `read`."""
+  spec = input_pipeline.store_spec(config)
+  views = loader.EvalClips(input_pipeline.clip_spec(config))
+  size = config.eval_batch_size
+  pending: list[dict] = []
+  with concurrent.futures.ThreadPoolExecutor(max(1, config.input.loader_threads)) as pool:
+    for path, example, reason in pool.map(store.encode_example, [(p, 0, spec) for p in paths]):
+      if example is None:
+        logging.warning("Cannot read %s", reason)
+        failures.append((path, reason))
+        continue
+      read.append(path)
+      pending.append(views.map((example, True)))
+      if len(pending) == size:
+        yield _stack(pending, size)
+        pending = []
+  if pending:
+    yield _stack(pending, size)
+
+
+def _stack(items: list[dict], size: int) -> dict:
+  pad = [{**items[0], "mask": np.bool_(False)}] * (size - len(items))
+  return {k: np.stack([it[k] for it in items + pad]) for k in ("video", "label", "mask")}
+
+
+def predict_videos(config: ml_collections.ConfigDict, workdir: str, video: str, *, checkpoint: str = "latest",
+                   output: str = "") -> list[dict]:
+  """Top-5 per readable video, printed and (with output=.json/.csv) written. Raises NothingReadError if none."""
+  if jax.process_count() > 1:
+    raise ValueError("--mode=predict runs in one process; drop --distributed")
+  paths = find_videos(video)
+  run = run_lib.setup(config, workdir, with_data=False, train=False)
+  step = run.checkpointer.resolve(checkpoint)
+  classes = tuple(run_lib.saved_identity(run.checkpointer, step)["classes"])
+  state, _ = run.checkpointer.restore(run.state, step)
+  run.checkpointer.close()
+  eval_fn = evaluate.make_eval_step(config, run.mesh)
+  failures: list[tuple[str, str]] = []
+  read: list[str] = []
+  start = time.perf_counter()
+  view_probs, _ = evaluate.gather_predictions(eval_fn, state, _batches(paths, config, failures, read), run.mesh)
+  seconds = time.perf_counter() - start
+  if not read:
+    raise NothingReadError(f"none of the {len(paths)} video(s) under {video!r} could be read "
+                           f"(first: {failures[0][1] if failures else 'none'})")
+  probs = view_probs.mean(1)
+  results = [{"video": p, "top5": metrics.top_classes(probs[i], classes)} for i, p in enumerate(read)]
+  views = f"{config.input.eval_clips} clip(s) x {config.input.eval_crops} crop(s)"
+  for r in results:
+    print(r["video"] + "\n" + "\n".join(f"  {j}. {c:<28} {p:.4f}" for j, (c, p) in enumerate(r["top5"], 1)),
+          flush=True)
+  print(f"{len(read)} video(s) scored over {views} with checkpoint step {step} of {run.workdir} in {seconds:.1f} s "
+        f"({len(read) / max(seconds, 1e-9):.1f} videos/s, decoding included)"
+        + (f"; {len(failures)} could not be read" if failures else ""), flush=True)
+  if output:
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    eval_files.write_predictions(output, read, probs, list(classes))
+    print(f"Written: {output}", flush=True)
+  return results

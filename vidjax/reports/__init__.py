@@ -1,0 +1,1 @@
+"""What runs write for people: one evaluation's files (eval_files), plots, and the report over many runs (runs)."""

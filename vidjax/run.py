@@ -1,0 +1,164 @@
+"""One place assembles a run, for every mode (train, eval, predict, summary of a workdir, sweeps).
+
+A run is: a checked config, a workdir whose identity matches it, the data (or, for inference, the identity a
+checkpoint carries instead), the model, and a freshly initialised sharded state that restores target.
+
+A run's identity travels with every checkpoint: class names, the clip spec, the model config and the data
+fingerprint. Eval, predict and summary on a workdir read it from there and need neither the dataset nor
+its store to know what the model was trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from functools import partial
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+
+import input_pipeline
+from vidjax import checkpointing, optim, sharding, steps, weights
+from vidjax import config as config_lib
+from vidjax.models import build_model
+
+# What defines a trained model and what its "test" means; eval split, views, store and loader settings may differ.
+IDENTITY_SETTINGS = (("model", None), ("train", "ema_decay")) + tuple(
+    ("dataset", k) for k in ("name", "data_dir", "classes", "split", "split_seed", "val_fraction", "test_fraction",
+                             "max_train_per_class")) + tuple(
+    ("input", k) for k in ("num_frames", "frame_size", "channels", "mean", "std"))
+
+
+@dataclasses.dataclass
+class Run:
+  config: ml_collections.ConfigDict
+  workdir: str
+  mesh: Any
+  classes: tuple[str, ...]
+  model: Any
+  state: steps.TrainState  # freshly initialised, sharded; restore targets this
+  checkpointer: checkpointing.Checkpointer
+  data: input_pipeline.StoredDataset | None = None  # None for inference from a checkpoint's identity
+
+  @property
+  def input_shape(self) -> tuple[int, ...]:
+    return input_shape(self.config)
+
+
+def input_shape(config: ml_collections.ConfigDict, batch: int = 1) -> tuple[int, ...]:
+  i = config.input
+  return (batch, i.num_frames, i.frame_size, i.frame_size, i.channels)
+
+
+def identity(config: ml_collections.ConfigDict, classes: tuple[str, ...], fingerprint: str) -> dict:
+  """What a checkpoint must carry to be used without its dataset (saved in every checkpoint's meta)."""
+  i, d = config.input, config.dataset
+  return {
+      "classes": list(classes),
+      "clip": {"num_frames": i.num_frames, "frame_size": i.frame_size, "channels": i.channels,
+               "train_sampling": i.train_sampling, "frame_stride": i.frame_stride, "mean": i.mean, "std": i.std,
+               "store_short_side": d.store_short_side, "store_fps": d.store_fps, "store_max_frames": d.store_max_frames},
+      "model": {**config.model.to_dict(), "compute_dtype": config.train.compute_dtype},
+      "data": {"name": d.name, "split": d.split, "split_seed": d.split_seed, "classes": list(d.classes),
+               "fingerprint": fingerprint},
+  }
+
+
+def _normalised(section: str, key: str | None, value):
+  if (section, key) == ("dataset", "data_dir") and value:
+    return os.path.normpath(os.path.abspath(os.path.expanduser(value)))
+  return value
+
+
+def check_workdir(config: ml_collections.ConfigDict, workdir: str, *, write: bool) -> None:
+  """A workdir belongs to one model and dataset; refuses a config that differs in what defines them.
+
+  write=True (training) records config.json on first use; eval and predict only compare.
+  """
+  path = os.path.join(workdir, "config.json")
+  current = json.loads(config.to_json_best_effort())
+  if os.path.exists(path):
+    with open(path) as f:
+      saved = json.load(f)
+    for section, key in IDENTITY_SETTINGS:
+      a, b = saved.get(section, {}), current.get(section, {})
+      if key is None:  # the model: name the first setting that differs (ones an older run lacks take defaults)
+        a = {**b, **a} if a.get("name") == b.get("name") else a
+        key = next((k for k in ["name", *sorted(set(a) | set(b))] if a.get(k) != b.get(k)), None)
+        if key is None:
+          continue
+      a, b = _normalised(section, key, a.get(key)), _normalised(section, key, b.get(key))
+      if a != b:
+        raise ValueError(f"--workdir {workdir!r} holds a run with a different config.{section}.{key}: the run's is "
+                         f"{a!r}, yours is {b!r} ({path}). Use a new --workdir, or the run's settings to resume or "
+                         "evaluate it.")
+  elif write and jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
+    with open(path + ".tmp", "w") as f:  # other processes may read it at any moment: write, then rename
+      json.dump(current, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def setup(config: ml_collections.ConfigDict, workdir: str, *, splits: tuple[str, ...] = (), with_data: bool = True,
+          train: bool = True) -> Run:
+  """Everything the modes share: checked config, workdir identity, data, model, sharded state.
+
+  with_data=False (predict): the classes come from the newest checkpoint's identity, not from the dataset.
+  """
+  config_lib.validate(config, jax.process_count(), jax.device_count(), check_data_dir=with_data)
+  workdir = os.path.abspath(os.path.expanduser(workdir))
+  check_workdir(config, workdir, write=train)
+  if not train and not os.path.isdir(os.path.join(workdir, "checkpoints")):
+    raise FileNotFoundError(f"No checkpoint in {os.path.join(workdir, 'checkpoints')}: train first with the same "
+                            "--workdir")
+  checkpointer = checkpointing.Checkpointer(workdir, config.max_checkpoints_to_keep)
+  data = None
+  if with_data:
+    data = input_pipeline.open_dataset(config, splits=splits or (config.dataset.train_split, config.dataset.eval_split),
+                                       process_index=jax.process_index())
+    classes = data.classes
+  else:
+    classes = tuple(saved_identity(checkpointer)["classes"])
+  model = build_model(config.model, len(classes), config.train.compute_dtype)
+  mesh = sharding.make_mesh()
+  tx, _ = optim.make_optimizer(config.train)
+  init = jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=input_shape(config),
+                         ema=config.train.ema_decay > 0),
+                 out_shardings=sharding.replicated(mesh))
+  state = init(jax.random.key(config.seed))
+  if config.init.path and train:
+    state = _init_from_weights(state, config, mesh)
+  return Run(config, workdir, mesh, classes, model, state, checkpointer, data)
+
+
+def saved_identity(checkpointer: checkpointing.Checkpointer, step: int | str = "latest") -> dict:
+  meta = checkpointer.read_meta(checkpointer.resolve(step))
+  if "identity" not in meta:
+    raise ValueError(f"The checkpoints in {checkpointer.directory} predate run identities (no class names saved): "
+                     "evaluate them with the dataset (--mode=eval), or retrain")
+  return meta["identity"]
+
+
+def check_classes(run: Run, step: int) -> None:
+  """Eval on a dataset whose classes differ from the checkpoint's would score the wrong labels."""
+  meta = run.checkpointer.read_meta(step)
+  saved = meta.get("identity", {}).get("classes")
+  if saved is not None and tuple(saved) != tuple(run.classes):
+    raise ValueError(f"The checkpoint at step {step} was trained on classes {saved[:5]}... ({len(saved)}); the "
+                     f"dataset now lists {list(run.classes[:5])}... ({len(run.classes)}). Check config.dataset.")
+
+
+def _init_from_weights(state: steps.TrainState, config: ml_collections.ConfigDict, mesh) -> steps.TrainState:
+  """Fine-tuning start: imported weights replace the random init (a resumed run then overrides both)."""
+  fresh = jax.tree.map(lambda x: np.asarray(x.addressable_data(0)),  # replicated: any local copy is the value
+                       {"params": state.params, "batch_stats": state.batch_stats})
+  merged, notes = weights.merge_into(fresh, weights.load(config.init.path), config.init.prefix)
+  for note in notes:
+    logging.info("init from %s: %s", config.init.path, note)
+  merged = sharding.replicate(merged, mesh)
+  return state.replace(params=merged["params"], batch_stats=merged["batch_stats"],
+                       ema_params=merged["params"] if state.ema_params is not None else None)
