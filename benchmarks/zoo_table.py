@@ -1,18 +1,17 @@
-"""The studies' results table for the whole zoo, like for like: every family shrunk (configs/zoo_small.py),
-trained on the default synthetic_motion set with the same input, optimizer and steps, then tested on its
-held-out scenes.
+"""The studies' results table for the whole zoo, like for like: the sweep configs/sweeps/zoo.py (every family
+shrunk by configs/zoo_small.py, same input, optimizer and steps, on the default synthetic_motion set), then the
+report over its points (report.md / report.csv / figures in the workdir).
 
-  .venv/bin/python benchmarks/zoo_table.py                 # all models, 300 steps each
-  .venv/bin/python benchmarks/zoo_table.py --models=ir_csn,mean_frame --steps=100
+  .venv/bin/python benchmarks/zoo_table.py                                   # all models, 300 steps each
+  .venv/bin/python benchmarks/zoo_table.py --models=ir_csn,mean_frame --steps=100 --workdir=runs/zoo_quick
 
-Prints one markdown row per model: held-out accuracy, balanced accuracy, macro-F1, parameters, size (MB,
-float32 incl. BatchNorm statistics), GFLOPs per clip, wall time of train_and_evaluate (compile included).
+The same as `python main.py --config=configs/sweeps/zoo.py --workdir=runs/zoo --mode=sweep`, with a choice of
+models and steps. Prints the report's table (markdown).
 """
 
 import os
 import sys
 import tempfile
-import time
 
 from absl import app, flags, logging
 
@@ -21,30 +20,29 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", [], "Names from configs/zoo_small.py (default: all).")
 flags.DEFINE_integer("steps", 300, "Training steps per model.")
+flags.DEFINE_string("workdir", None, "Where the points train (default: a new temporary folder).")
 
 
 def main(argv):
   del argv
-  from configs import zoo_small
-  from vidjax import summary, train
-  from vidjax.models import build_model
+  from configs.sweeps import zoo
+  from vidjax import sweep
 
   logging.set_verbosity(logging.WARNING)
-  names = FLAGS.models or list(zoo_small.SMALL)
-  print("| model | accuracy | balanced acc. | macro-F1 | parameters | MB | GFLOPs/clip | train+eval time |")
-  print("|---|---|---|---|---|---|---|---|")
-  for name in names:
-    c = zoo_small.get_config(name)
-    c.train.num_steps = FLAGS.steps
-    c.log_every_steps = FLAGS.steps
-    c.checkpoint_every_steps = FLAGS.steps
-    i = c.input
-    s = summary.summarize(build_model(c.model, 8), (1, i.num_frames, i.frame_size, i.frame_size, i.channels))
-    t = time.perf_counter()
-    r = train.train_and_evaluate(c, tempfile.mkdtemp(prefix=f"zoo_{name}_"))
-    print(f"| {name} | {r['accuracy']:.3f} | {r['balanced_accuracy']:.3f} | {r['macro_f1']:.3f} | "
-          f"{s['parameters']:,} | {s['size_mb']:.2f} | {s['gflops_per_clip']:.3f} | "
-          f"{time.perf_counter() - t:.0f} s |", flush=True)
+  config = zoo.get_config()
+  with config.unlocked():
+    if FLAGS.models:
+      unknown = set(FLAGS.models) - set(config.sweep.order)
+      if unknown:
+        raise app.UsageError(f"--models: {sorted(unknown)} not in {list(config.sweep.order)}")
+      config.sweep.order = tuple(FLAGS.models)
+    config.train.num_steps = FLAGS.steps
+    config.log_every_steps = min(config.log_every_steps, FLAGS.steps)
+    config.checkpoint_every_steps = FLAGS.steps
+  workdir = FLAGS.workdir or tempfile.mkdtemp(prefix="zoo_")
+  sweep.run_sweep(config, workdir)
+  with open(os.path.join(workdir, "report.md")) as f:
+    print(f.read())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Writers of small dataset trees in the official layouts, with real encoded videos."""
 
 import os
+import subprocess
 
 import numpy as np
 
@@ -17,6 +18,23 @@ def write_clip(path: str, n: int = 20, w: int = 48, h: int = 36, fourcc: str = "
     frames[i, h // 3:h // 3 + 10, x:x + 10] = 255
   os.makedirs(os.path.dirname(path), exist_ok=True)
   sm.write_video(path, frames, 15.0, fourcc)
+
+
+def write_camera_mp4(path: str, n: int = 30, w: int = 64, h: int = 48, fps: float = 30.0, seed: int = 0) -> None:
+  """An H.264 .mp4 as phones write them (yuv420p, High profile with B-frames, an AAC audio track), through the
+  ffmpeg binary imageio-ffmpeg ships: OpenCV here cannot encode H.264."""
+  import imageio_ffmpeg
+
+  rng = np.random.default_rng(seed)
+  frames = np.empty((n, h, w, 3), np.uint8)
+  frames[:] = rng.integers(40, 200, 3)
+  for i in range(n):
+    y = int(i * (h - 10) / max(n - 1, 1))
+    frames[i, y:y + 10, w // 3:w // 3 + 10] = 255
+  cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+         "-r", str(fps), "-i", "-", "-f", "lavfi", "-i", f"sine=frequency=440:duration={n / fps}",
+         "-c:v", "libx264", "-profile:v", "high", "-bf", "2", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path]
+  subprocess.run(cmd, input=frames.tobytes(), check=True, capture_output=True, timeout=60)
 
 
 UCF_CLASSES = ["ApplyEyeMakeup", "Archery", "HandstandPushups"]  # folder spelling of the last one
