@@ -140,3 +140,10 @@ class ClipRecords:
       raise CorruptRecordError(f"{self.where}: record {i} is corrupt ({e}); delete this store folder and "
                                "rerun to rebuild it") from e
     return {"jpeg": fields["jpeg"], "offsets": fields["offsets"], "label": int(fields["label"][0])}
+
+  def path(self, i: int) -> str:
+    """The source file of record i (for per-video outputs), without parsing or copying the frames."""
+    value = parse_example(self.raw[i], (b"path",)).get("path")
+    if value is None:
+      raise CorruptRecordError(f"{self.where}: record {i} has no path; delete this store folder and rerun to rebuild it")
+    return bytes(value).decode("utf-8", "surrogateescape")

@@ -52,7 +52,8 @@ class StoredDataset:
 
   def paths(self, split: str) -> list[str]:
     """The stored videos' file paths, in the order the loader reads them."""
-    return [str(ex["path"].decode() if isinstance(ex["path"], bytes) else ex["path"]) for ex in self.examples[split]]
+    source = self.sources[split]
+    return [source.path(i) for i in range(len(source))]
 
   @property
   def num_classes(self) -> int:

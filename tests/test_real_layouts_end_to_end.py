@@ -33,7 +33,7 @@ def test_main_runs_on_dataset_tree(name, writer, extra, tmp_path, repo_root):
   assert out.returncode == 0, out.stderr[-4000:]
   assert "Done in" in out.stderr
   split = "val" if name == "ucf101" else "test"
-  with open(workdir / "eval" / f"{split}_metrics_step4.json") as f:
+  with open(workdir / "eval" / f"{split}_1x1_step4_metrics.json") as f:
     report = json.load(f)
   assert report["split"] == split and report["num_videos"] > 0
   if name == "video_folder":  # the three broken files were skipped, named, and counted

@@ -130,7 +130,7 @@ def load_config_file(ref: str) -> ml_collections.ConfigDict:
 
 def schema_problems(c: ml_collections.ConfigDict) -> list[str]:
   """Keys of `c` that the schema (base_config of its model) does not have, each with the closest valid key."""
-  model = c.get("model", {}).get("name", "csn") if isinstance(c.get("model"), ml_collections.ConfigDict) else "csn"
+  model = c.model.name if isinstance(c.get("model"), ml_collections.ConfigDict) and "name" in c.model else "csn"
   try:
     schema = base_config(model)
   except ValueError as e:

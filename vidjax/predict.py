@@ -73,37 +73,55 @@ def _stack(items: list[dict], size: int) -> dict:
   return {k: np.stack([it[k] for it in items + pad]) for k in ("video", "label", "mask")}
 
 
+class Predictor:
+  """A trained run loaded once (checkpoint restored, identity read, eval step compiled on first use), then
+  called on lists of video files: the web page and benchmarks reuse one across calls."""
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str, checkpoint: str = "latest"):
+    if jax.process_count() > 1:
+      raise ValueError("--mode=predict runs in one process; drop --distributed")
+    run = run_lib.setup(config, workdir, with_data=False, train=False)
+    self.step = run.checkpointer.resolve(checkpoint)
+    identity = run_lib.saved_identity(run.checkpointer, self.step)
+    self.classes = tuple(identity["classes"])
+    self.config = run_lib.with_clip_of(config, identity)  # decode and sample exactly as the model was trained
+    self.state, _ = run.checkpointer.restore(run.state, self.step)
+    run.checkpointer.close()
+    self.workdir, self.mesh = run.workdir, run.mesh
+    self.eval_fn = evaluate.make_eval_step(self.config, run.mesh)
+
+  def __call__(self, paths: list[str]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """({"video", "top5", "probs"} per readable video, [(path, reason)] per unreadable one)."""
+    failures: list[tuple[str, str]] = []
+    read: list[str] = []
+    view_probs, _ = evaluate.gather_predictions(self.eval_fn, self.state, _batches(paths, self.config, failures, read),
+                                                self.mesh)
+    probs = view_probs.mean(1)
+    return ([{"video": p, "top5": metrics.top_classes(probs[i], self.classes), "probs": probs[i]}
+             for i, p in enumerate(read)], failures)
+
+
 def predict_videos(config: ml_collections.ConfigDict, workdir: str, video: str, *, checkpoint: str = "latest",
                    output: str = "") -> list[dict]:
   """Top-5 per readable video, printed and (with output=.json/.csv) written. Raises NothingReadError if none."""
-  if jax.process_count() > 1:
-    raise ValueError("--mode=predict runs in one process; drop --distributed")
   paths = find_videos(video)
-  run = run_lib.setup(config, workdir, with_data=False, train=False)
-  step = run.checkpointer.resolve(checkpoint)
-  classes = tuple(run_lib.saved_identity(run.checkpointer, step)["classes"])
-  state, _ = run.checkpointer.restore(run.state, step)
-  run.checkpointer.close()
-  eval_fn = evaluate.make_eval_step(config, run.mesh)
-  failures: list[tuple[str, str]] = []
-  read: list[str] = []
+  predictor = Predictor(config, workdir, checkpoint)
   start = time.perf_counter()
-  view_probs, _ = evaluate.gather_predictions(eval_fn, state, _batches(paths, config, failures, read), run.mesh)
+  results, failures = predictor(paths)
   seconds = time.perf_counter() - start
-  if not read:
+  if not results:
     raise NothingReadError(f"none of the {len(paths)} video(s) under {video!r} could be read "
                            f"(first: {failures[0][1] if failures else 'none'})")
-  probs = view_probs.mean(1)
-  results = [{"video": p, "top5": metrics.top_classes(probs[i], classes)} for i, p in enumerate(read)]
-  views = f"{config.input.eval_clips} clip(s) x {config.input.eval_crops} crop(s)"
+  views = f"{predictor.config.input.eval_clips} clip(s) x {predictor.config.input.eval_crops} crop(s)"
   for r in results:
     print(r["video"] + "\n" + "\n".join(f"  {j}. {c:<28} {p:.4f}" for j, (c, p) in enumerate(r["top5"], 1)),
           flush=True)
-  print(f"{len(read)} video(s) scored over {views} with checkpoint step {step} of {run.workdir} in {seconds:.1f} s "
-        f"({len(read) / max(seconds, 1e-9):.1f} videos/s, decoding included)"
+  print(f"{len(results)} video(s) scored over {views} with checkpoint step {predictor.step} of {predictor.workdir} in "
+        f"{seconds:.1f} s ({len(results) / max(seconds, 1e-9):.1f} videos/s, decoding and compilation included)"
         + (f"; {len(failures)} could not be read" if failures else ""), flush=True)
   if output:
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    eval_files.write_predictions(output, read, probs, list(classes))
+    eval_files.write_predictions(output, [r["video"] for r in results], np.stack([r["probs"] for r in results]),
+                                 list(predictor.classes))
     print(f"Written: {output}", flush=True)
   return results

@@ -10,6 +10,7 @@ its store to know what the model was trained on.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -141,6 +142,17 @@ def saved_identity(checkpointer: checkpointing.Checkpointer, step: int | str = "
     raise ValueError(f"The checkpoints in {checkpointer.directory} predate run identities (no class names saved): "
                      "evaluate them with the dataset (--mode=eval), or retrain")
   return meta["identity"]
+
+
+def with_clip_of(config: ml_collections.ConfigDict, identity: dict) -> ml_collections.ConfigDict:
+  """A copy of config whose clip spec (sampling, decode size and rate) is the one the checkpoint was trained with."""
+  c = copy.deepcopy(config)
+  clip = identity["clip"]
+  for key in ("num_frames", "frame_size", "channels", "train_sampling", "frame_stride", "mean", "std"):
+    c.input[key] = clip[key]
+  for key in ("store_short_side", "store_fps", "store_max_frames"):
+    c.dataset[key] = clip[key]
+  return c
 
 
 def check_classes(run: Run, step: int) -> None:
