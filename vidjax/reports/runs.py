@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 
 import numpy as np
@@ -46,6 +47,7 @@ def scalars(workdir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
   from tensorboard.backend.event_processing import event_accumulator
   from tensorboard.util import tensor_util
 
+  logging.getLogger("tensorboard").setLevel(logging.WARNING)  # its directory watcher logs every file it reads
   acc = event_accumulator.EventAccumulator(workdir, size_guidance={event_accumulator.SCALARS: 0,
                                                                    event_accumulator.TENSORS: 0})
   acc.Reload()
@@ -140,12 +142,13 @@ def write_report(directory: str) -> dict[str, str]:
 
   plots.curves({r["row"]["run"]: r["series"]["train_loss"] for r in runs if "train_loss" in r["series"]},
                files["train_loss"], "training loss (class-weighted)", "loss")
-  acc = {}
+  acc, splits = {}, sorted({r["split"] for r in runs})
   for r in runs:
     tag = f"{r['split']}_accuracy"
     if tag in r["series"]:
       acc[r["row"]["run"]] = r["series"][tag]
-  plots.curves(acc, files["eval_accuracy"], "evaluation top-1 during training", "top-1 accuracy")
+  plots.curves(acc, files["eval_accuracy"],
+               f"top-1 on the {'/'.join(splits)} split during training", "top-1 accuracy")
   with_report = [r for r in runs if r["report"]]
   if with_report:
     classes = with_report[0]["report"]["classes"]
@@ -156,7 +159,7 @@ def write_report(directory: str) -> dict[str, str]:
     files.pop("per_class_f1")
 
   keys = [k for k in COLUMNS if k != "eval"]
-  lines = [f"# Report: {directory}", "",
+  lines = [f"# Report: {os.path.basename(directory)}", "",
            f"{len(runs)} run(s). Numbers are read from each run's files: top-1/top-5/mean class accuracy/macro-F1 "
            "from the latest evaluation of its eval split (file in the last column), parameters, MB, GFLOPs and "
            "training time from its newest checkpoint, train clips/s (median of the logged rates, first log left out) "
