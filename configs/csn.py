@@ -2,8 +2,8 @@
 
   python main.py --config=configs/csn.py --workdir=runs/csn
 
-Expected (measured 2026-11-22, 2-core CPU, first run with data generation): 96-98.5 % test accuracy
-(macro-F1 0.96-0.98; latest 96.0 % / 0.959) after 800 steps, ~5 min for main.py. configs/mean_frame.py on the
+Expected (2-core CPU, first run with data generation): 96-98.5 % test accuracy (macro-F1 0.96-0.98; latest,
+2026-11-29: 97.0 % / 0.971) after 800 steps, 5-6 min for main.py. configs/mean_frame.py on the
 same data stays at chance (balanced accuracy ~12.7 %).
 The model is ir-CSN (Tran et al. 2019) shrunk to three one-block stages so it
 trains on a laptop CPU. For real data, e.g. UCF101 at 16x112x112 RGB, use the
