@@ -70,7 +70,7 @@ def test_two_processes_train_like_one(tiny_config, tmp_path, repo_root):
 def _params_at(config, workdir, step):
   from vidjax import run as run_lib
 
-  run = run_lib.setup(config, workdir)
+  run = run_lib.setup(config, workdir, train=False)
   state, _ = run.checkpointer.restore(run.state, step)
   run.checkpointer.close()
   return jax.device_get(state.params), jax.device_get(state.batch_stats)

@@ -142,7 +142,7 @@ def _load_config(path):
 
 
 def _final_params(config, workdir):
-  run = run_lib.setup(config, workdir)
+  run = run_lib.setup(config, workdir, train=False)
   state, meta = run.checkpointer.restore(run.state)
   run.checkpointer.close()
   return jax.device_get(state.params), jax.device_get(state.batch_stats), meta["step"]
@@ -189,8 +189,34 @@ def test_non_finite_loss_stops_naming_step_and_last_checkpoint(tiny_config, tmp_
   tiny_config.train.schedule = "constant"
   tiny_config.train.num_steps = 12
   tiny_config.log_every_steps = 3
-  with pytest.raises(FloatingPointError, match=r"Non-finite training loss at step \d+; last good checkpoint: "):
+  with pytest.raises(FloatingPointError, match=r"Non-finite training loss at step \d+; newest finite checkpoint: "):
     train.train_and_evaluate(tiny_config, str(tmp_path / "run"))
+
+
+def test_a_non_finite_state_is_never_saved(tiny_config, tmp_path, monkeypatch):
+  """A NaN planted in the parameters after the last step (the loss of that step is still finite): the final
+  checkpoint is refused, and the error names the step and the newest finite checkpoint, which stays intact."""
+  real = steps.train_step_from_config
+
+  def planted(config, mesh, class_weights, donate=True):
+    step_fn = real(config, mesh, class_weights, donate)
+
+    def step(state, batch, rng):
+      state, m = step_fn(state, batch, rng)
+      if int(state.step) == 6:
+        state = state.replace(params=jax.tree.map(lambda p: p.at[(0,) * p.ndim].set(jnp.nan), state.params))
+      return state, m
+    return step
+
+  monkeypatch.setattr(steps, "train_step_from_config", planted)
+  workdir = tmp_path / "run"
+  with pytest.raises(FloatingPointError, match=r"Non-finite parameters, statistics or optimizer state at step 6; not "
+                                               r"saved\. Newest finite checkpoint: .*checkpoints/3\. "):
+    train.train_and_evaluate(tiny_config, str(workdir))
+  assert sorted(os.listdir(workdir / "checkpoints")) == ["3"]
+  run = run_lib.setup(tiny_config, str(workdir), train=False)
+  state, meta = run.checkpointer.restore(run.state)
+  assert meta["step"] == 3 and bool(steps.all_finite(state))
 
 
 class _NoBatchNorm(nn.Module):
@@ -287,3 +313,22 @@ def test_mixup_blends_clips_and_losses_with_one_lam(tiny_config):
   np.testing.assert_allclose(float(m.compute()["loss"]), float(want), rtol=1e-5)
   _, plain = steps.make_train_step(class_weights=weights, donate=False)(state, batch, rng)
   assert abs(float(plain.compute()["loss"]) - float(want)) > 1e-3
+
+
+def test_a_second_training_in_the_same_workdir_is_refused_until_the_first_dies(tiny_config, tmp_path, repo_root):
+  from vidjax.workdir_lock import WorkdirBusyError
+
+  workdir = tmp_path / "run"
+  holder = subprocess.Popen(
+      [sys.executable, "-c", "import sys, time; from vidjax.workdir_lock import WorkdirLock; "
+       "WorkdirLock(sys.argv[1]); print('held', flush=True); time.sleep(120)", str(workdir)],
+      cwd=repo_root, env={**os.environ, "PYTHONPATH": str(repo_root)}, stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(WorkdirBusyError, match=rf"is in use by process {holder.pid} on .* since .*\.lock\); wait"):
+      train.train_and_evaluate(tiny_config, str(workdir))
+    assert not (workdir / "config.json").exists()  # refused before anything was written
+  finally:
+    holder.send_signal(signal.SIGKILL)  # a killed holder leaves its lock file; the kernel dropped the lock
+    holder.wait()
+  assert train.train_and_evaluate(tiny_config, str(workdir))["step"] == 6

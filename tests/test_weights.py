@@ -76,7 +76,7 @@ def test_training_from_imported_weights_keeps_the_frozen_backbone(tiny_config, t
   c.init.prefix = "frozen_backbone"
   workdir = str(tmp_path / "run")
   train.train_and_evaluate(c, workdir)
-  run = run_lib.setup(c, workdir)
+  run = run_lib.setup(c, workdir, train=False)
   state, _ = run.checkpointer.restore(run.state)
   for col in ("params", "batch_stats"):
     want = {k: v for k, v in pretrained[col].items() if k != "fc"}

@@ -106,6 +106,9 @@ class Checkpointer:
                                                            meta=ocp.args.JsonRestore()))
     return out["state"], dict(out["meta"])
 
+  def wait_until_finished(self) -> None:
+    self._mngr.wait_until_finished()
+
   def close(self) -> None:
     self._mngr.wait_until_finished()
     self._mngr.close()

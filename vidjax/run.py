@@ -26,6 +26,7 @@ import input_pipeline
 from vidjax import checkpointing, optim, sharding, steps, weights
 from vidjax import config as config_lib
 from vidjax.models import build_model
+from vidjax.workdir_lock import WorkdirLock
 
 # What defines a trained model and what its "test" means; eval split, views, store and loader settings may differ.
 IDENTITY_SETTINGS = (("model", None), ("train", "ema_decay")) + tuple(
@@ -44,6 +45,12 @@ class Run:
   state: steps.TrainState  # freshly initialised, sharded; restore targets this
   checkpointer: checkpointing.Checkpointer
   data: input_pipeline.StoredDataset | None = None  # None for inference from a checkpoint's identity
+  lock: WorkdirLock | None = None  # held by process 0 while it trains; release() when done
+
+  def close(self) -> None:
+    self.checkpointer.close()
+    if self.lock is not None:
+      self.lock.release()
 
   @property
   def input_shape(self) -> tuple[int, ...]:
@@ -112,6 +119,17 @@ def setup(config: ml_collections.ConfigDict, workdir: str, *, splits: tuple[str,
   """
   config_lib.validate(config, jax.process_count(), jax.device_count(), check_data_dir=with_data)
   workdir = os.path.abspath(os.path.expanduser(workdir))
+  lock = WorkdirLock(workdir) if train and jax.process_index() == 0 else None  # before anything is written
+  try:
+    return _assemble(config, workdir, splits, with_data, train, lock)
+  except BaseException:
+    if lock is not None:
+      lock.release()
+    raise
+
+
+def _assemble(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str, ...], with_data: bool, train: bool,
+              lock: WorkdirLock | None) -> Run:
   check_workdir(config, workdir, write=train)
   if not train and not os.path.isdir(os.path.join(workdir, "checkpoints")):
     raise FileNotFoundError(f"No checkpoint in {os.path.join(workdir, 'checkpoints')}: train first with the same "
@@ -133,7 +151,7 @@ def setup(config: ml_collections.ConfigDict, workdir: str, *, splits: tuple[str,
   state = init(jax.random.key(config.seed))
   if config.init.path and train:
     state = _init_from_weights(state, config, mesh)
-  return Run(config, workdir, mesh, classes, model, state, checkpointer, data)
+  return Run(config, workdir, mesh, classes, model, state, checkpointer, data, lock)
 
 
 def saved_identity(checkpointer: checkpointing.Checkpointer, step: int | str = "latest") -> dict:

@@ -115,6 +115,13 @@ def eval_step(state: TrainState, batch: dict, *, mean: float, std: float) -> dic
   return {"probs": probs, "label": batch["label"], "mask": batch["mask"]}
 
 
+@jax.jit
+def all_finite(tree: Any) -> jax.Array:
+  """True when every float array of the tree (a TrainState: parameters, statistics, optimizer state) is finite."""
+  leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
+
+
 def make_train_step(mesh: Any = None, *, class_weights: Any, label_smoothing: float = 0.0, mean: float = 0.45,
                     std: float = 0.225, accum_steps: int = 1, ema_decay: float = 0.0, mixup_alpha: float = 0.0,
                     donate: bool = True):

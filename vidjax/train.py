@@ -36,6 +36,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains (resuming from the latest checkpoint in workdir), then evaluates and reports."""
   start_time = time.time()
   run = run_lib.setup(config, workdir)
+  try:
+    return _train(run, start_time)
+  finally:
+    run.close()
+
+
+def _train(run: run_lib.Run, start_time: float) -> dict:
   cfg, mesh, data = run.config, run.mesh, run.data
   is_chief = jax.process_index() == 0
   writer = metric_writers.create_default_writer(run.workdir, just_logging=not is_chief, asynchronous=True)
@@ -74,11 +81,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
       process_count=jax.process_count(), threads=cfg.input.loader_threads)
   device_batches = sharding.prefetch_to_devices(batches, mesh)
   split = cfg.dataset.eval_split
+  last_saved = start_step if start_step else None  # the newest checkpoint, always finite (see save)
 
   def save(step: int) -> None:
+    """Saves only a finite state: a checkpoint is something to resume from, and NaN is nothing to resume."""
+    nonlocal last_saved
+    if not bool(steps.all_finite(state)):
+      raise FloatingPointError(
+          f"Non-finite parameters, statistics or optimizer state at step {step}; not saved. Newest finite "
+          f"checkpoint: {os.path.join(run.checkpointer.directory, str(last_saved)) if last_saved else 'none'}. "
+          "Lower config.train.learning_rate or set config.train.grad_clip_norm, then rerun from it (or a new "
+          "--workdir).")
     elapsed = train_seconds + time.time() - loop_start
     run.checkpointer.save(step, state, {"step": step, "identity": identity, "model_info": info,
                                         "train_seconds": elapsed})
+    last_saved = step
 
   def evaluate_now(step: int, write: bool) -> dict:
     report = evaluate.evaluate_split(run, state, split, step, eval_fn, write=write)
@@ -91,7 +108,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   loop_start = time.time()
   acc_metrics, last_log_time, last_log_step = None, time.time(), start_step
-  last_saved = start_step if start_step else None
   for step in range(start_step + 1, num_steps + 1):
     state, m = train_fn(state, next(device_batches), rng)
     acc_metrics = m if acc_metrics is None else acc_metrics.merge(m)
@@ -100,7 +116,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
       acc_metrics = None
       if not math.isfinite(scalars["train_loss"]):
         raise FloatingPointError(
-            f"Non-finite training loss at step {step}; last good checkpoint: "
+            f"Non-finite training loss at step {step}; newest finite checkpoint: "
             f"{os.path.join(run.checkpointer.directory, str(last_saved)) if last_saved else 'none'}. "
             "Lower config.train.learning_rate or set config.train.grad_clip_norm.")
       now = time.time()
@@ -115,14 +131,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
       last_log_time, last_log_step = now, step
     if cfg.eval_every_steps and step % cfg.eval_every_steps == 0 and step != num_steps:
       evaluate_now(step, write=False)
-      last_saved = step
     if step % cfg.checkpoint_every_steps == 0 or step == num_steps:
       save(step)  # the step alone fixes the data position
-      last_saved = step
 
   step = num_steps
   report = evaluate_now(step, write=True)
-  run.checkpointer.close()
+  run.checkpointer.wait_until_finished()
   writer.flush()
   paths = report.get("paths", {})
   logging.info("Done in %s.\n  checkpoints: %s\n  TensorBoard: tensorboard --logdir %s\n  metrics:     %s\n"
