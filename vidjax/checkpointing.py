@@ -12,6 +12,7 @@ from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
 
 
 class Checkpointer:
@@ -99,12 +100,31 @@ class Checkpointer:
     out = self._mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
     return dict(out["meta"])
 
-  def restore(self, target: Any, step: int | str | None = None) -> tuple[Any, dict]:
-    step = self.resolve("latest" if step is None else step)
+  def restore(self, target: Any, step: int | str | None = None, *, quarantine: bool = False) -> tuple[Any, dict]:
+    """Restores `step` (latest, best or a number). For the latest, an unreadable checkpoint is reported in one
+    line and the next older one is tried; quarantine=True (training) moves unreadable ones aside as
+    `<step>.unreadable` so that the retrained step can be saved again."""
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
-    out = self._mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
-                                                           meta=ocp.args.JsonRestore()))
-    return out["state"], dict(out["meta"])
+    candidates = [self.resolve(step)] if step not in (None, "latest") else self.all_steps()[::-1]
+    if not candidates:
+      self.resolve("latest")  # raises: no checkpoint
+    failures = []
+    for s in candidates:
+      try:
+        out = self._mngr.restore(s, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
+                                                            meta=ocp.args.JsonRestore()))
+        return out["state"], dict(out["meta"])
+      except Exception as e:  # orbax and tensorstore raise many types for a damaged file
+        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}"
+        failures.append((s, reason))
+        logging.warning("Checkpoint %s/%d cannot be restored (%s)%s", self.directory, s, reason,
+                        "; trying the next older one" if s != candidates[-1] else "")
+        if quarantine and jax.process_index() == 0:
+          os.replace(os.path.join(self.directory, str(s)), os.path.join(self.directory, f"{s}.unreadable"))
+          self._mngr.reload()
+    s, reason = failures[0]
+    raise ValueError(f"No checkpoint in {self.directory} can be restored into this config's state (step {s}: "
+                     f"{reason}). If the model or optimizer settings changed, use a new --workdir.")
 
   def wait_until_finished(self) -> None:
     self._mngr.wait_until_finished()

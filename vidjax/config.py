@@ -214,6 +214,8 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
       _fail("dataset.data_dir", c.dataset.data_dir, f"{c.dataset.name} is read from disk; set it to the dataset root")
     if not os.path.isdir(c.dataset.data_dir):
       _fail("dataset.data_dir", c.dataset.data_dir, "no such directory")
+  if len(c.dataset.classes) == 1:
+    _fail("dataset.classes", c.dataset.classes, "a classifier needs at least 2 classes; () keeps them all")
   if c.dataset.split not in (1, 2, 3):
     _fail("dataset.split", c.dataset.split, "official splits are 1, 2 or 3")
   for key in ("val_fraction", "test_fraction"):

@@ -64,9 +64,9 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str, checkpo
   """`--mode=eval`: restore one checkpoint (latest, best or a step) and report on config.dataset.eval_split."""
   split = config.dataset.eval_split
   run = run_lib.setup(config, workdir, splits=(split,), train=False)
-  step = run.checkpointer.resolve(checkpoint)
+  state, meta = run.checkpointer.restore(run.state, checkpoint)  # latest falls back past an unreadable one
+  step = int(meta["step"])
   run_lib.check_classes(run, step)
-  state, _ = run.checkpointer.restore(run.state, step)
   report = evaluate_split(run, state, split, step, make_eval_step(config, run.mesh), checkpoint=checkpoint)
   run.checkpointer.close()
   return {**report, "step": step}

@@ -81,11 +81,11 @@ class Predictor:
     if jax.process_count() > 1:
       raise ValueError("--mode=predict runs in one process; drop --distributed")
     run = run_lib.setup(config, workdir, with_data=False, train=False)
-    self.step = run.checkpointer.resolve(checkpoint)
+    self.state, meta = run.checkpointer.restore(run.state, checkpoint)  # latest falls back past an unreadable one
+    self.step = int(meta["step"])
     identity = run_lib.saved_identity(run.checkpointer, self.step)
     self.classes = tuple(identity["classes"])
     self.config = run_lib.with_clip_of(config, identity)  # decode and sample exactly as the model was trained
-    self.state, _ = run.checkpointer.restore(run.state, self.step)
     run.checkpointer.close()
     self.workdir, self.mesh = run.workdir, run.mesh
     self.eval_fn = evaluate.make_eval_step(self.config, run.mesh)

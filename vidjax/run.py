@@ -29,7 +29,7 @@ from vidjax.models import build_model
 from vidjax.workdir_lock import WorkdirLock
 
 # What defines a trained model and what its "test" means; eval split, views, store and loader settings may differ.
-IDENTITY_SETTINGS = (("model", None), ("train", "ema_decay")) + tuple(
+IDENTITY_SETTINGS = (("model", None), ("train", "ema_decay"), ("train", "optimizer")) + tuple(
     ("dataset", k) for k in ("name", "data_dir", "classes", "split", "split_seed", "val_fraction", "test_fraction",
                              "max_train_per_class")) + tuple(
     ("input", k) for k in ("num_frames", "frame_size", "channels", "mean", "std"))
@@ -82,11 +82,8 @@ def _normalised(section: str, key: str | None, value):
   return value
 
 
-def check_workdir(config: ml_collections.ConfigDict, workdir: str, *, write: bool) -> None:
-  """A workdir belongs to one model and dataset; refuses a config that differs in what defines them.
-
-  write=True (training) records config.json on first use; eval and predict only compare.
-  """
+def check_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """A workdir belongs to one model and dataset; refuses a config that differs in what defines them."""
   path = os.path.join(workdir, "config.json")
   current = json.loads(config.to_json_best_effort())
   if os.path.exists(path):
@@ -104,11 +101,16 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str, *, write: boo
         raise ValueError(f"--workdir {workdir!r} holds a run with a different config.{section}.{key}: the run's is "
                          f"{a!r}, yours is {b!r} ({path}). Use a new --workdir, or the run's settings to resume or "
                          "evaluate it.")
-  elif write and jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    with open(path + ".tmp", "w") as f:  # other processes may read it at any moment: write, then rename
-      json.dump(current, f, indent=1)
-    os.replace(path + ".tmp", path)
+
+
+def record_config(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Writes config.json once the run has started cleanly, so a failed start never blocks the corrected command."""
+  path = os.path.join(workdir, "config.json")
+  if os.path.exists(path) or jax.process_index() != 0:
+    return
+  with open(path + ".tmp", "w") as f:  # other processes may read it at any moment: write, then rename
+    json.dump(json.loads(config.to_json_best_effort()), f, indent=1)
+  os.replace(path + ".tmp", path)
 
 
 def setup(config: ml_collections.ConfigDict, workdir: str, *, splits: tuple[str, ...] = (), with_data: bool = True,
@@ -130,7 +132,7 @@ def setup(config: ml_collections.ConfigDict, workdir: str, *, splits: tuple[str,
 
 def _assemble(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str, ...], with_data: bool, train: bool,
               lock: WorkdirLock | None) -> Run:
-  check_workdir(config, workdir, write=train)
+  check_workdir(config, workdir)
   if not train and not os.path.isdir(os.path.join(workdir, "checkpoints")):
     raise FileNotFoundError(f"No checkpoint in {os.path.join(workdir, 'checkpoints')}: train first with the same "
                             "--workdir")
@@ -140,6 +142,9 @@ def _assemble(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str
     data = input_pipeline.open_dataset(config, splits=splits or (config.dataset.train_split, config.dataset.eval_split),
                                        process_index=jax.process_index())
     classes = data.classes
+    if len(classes) < 2:
+      raise ValueError(f"{data.name} lists {len(classes)} class ({list(classes)}): a classifier needs at least 2; "
+                       "check config.dataset.classes and config.dataset.data_dir")
   else:
     classes = tuple(saved_identity(checkpointer)["classes"])
   model = build_model(config.model, len(classes), config.train.compute_dtype)
@@ -151,6 +156,8 @@ def _assemble(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str
   state = init(jax.random.key(config.seed))
   if config.init.path and train:
     state = _init_from_weights(state, config, mesh)
+  if train:
+    record_config(config, workdir)
   return Run(config, workdir, mesh, classes, model, state, checkpointer, data, lock)
 
 

@@ -64,7 +64,7 @@ def _train(run: run_lib.Run, start_time: float) -> dict:
   state, start_step, train_seconds = run.state, 0, 0.0
   num_steps = cfg.train.num_steps
   if run.checkpointer.latest_step() is not None:
-    state, meta = run.checkpointer.restore(run.state)
+    state, meta = run.checkpointer.restore(run.state, quarantine=True)
     start_step, train_seconds = int(meta["step"]), float(meta.get("train_seconds", 0.0))
     logging.info("Resumed from %s at step %d", run.checkpointer.directory, start_step)
     if start_step > num_steps:

@@ -1,0 +1,61 @@
+"""Nothing lost, nothing silently wrong: failed starts, damaged checkpoints, changed split settings, odd paths."""
+
+import glob
+import os
+
+import pytest
+
+from tests.dataset_trees import write_clip
+from vidjax import config as config_lib
+from vidjax import evaluate, train
+
+
+@pytest.mark.slow
+def test_failed_start_damaged_checkpoint_changed_split_settings_and_path_spelling(tiny_config, tmp_path, monkeypatch):
+  workdir = tmp_path / "run"
+  good_dir = tiny_config.dataset.data_dir
+  # 1. A first start that fails (no videos where data_dir points) leaves nothing that refuses the corrected command.
+  tiny_config.dataset.name, tiny_config.dataset.data_dir = "video_folder", str(tmp_path / "empty")
+  os.makedirs(tmp_path / "empty")
+  with pytest.raises(ValueError, match="No videos .* in class folders under .*empty"):
+    train.train_and_evaluate(tiny_config, str(workdir))
+  assert not (workdir / "config.json").exists()
+  tiny_config.dataset.name, tiny_config.dataset.data_dir = "synthetic_motion", good_dir
+  assert train.train_and_evaluate(tiny_config, str(workdir))["step"] == 6
+
+  # 2. The same data_dir spelt relative and with a trailing '/' is the same run.
+  monkeypatch.chdir(os.path.dirname(good_dir))
+  tiny_config.dataset.data_dir = os.path.basename(good_dir) + "/"
+  assert evaluate.evaluate_checkpoint(tiny_config, str(workdir))["step"] == 6
+
+  # 3. Settings that change what "test" means are refused before any work, naming the setting and both values.
+  tiny_config.dataset.split_seed = 7
+  with pytest.raises(ValueError, match=r"different config.dataset.split_seed: the run's is 0, yours is 7"):
+    evaluate.evaluate_checkpoint(tiny_config, str(workdir))
+  tiny_config.dataset.split_seed = 0
+
+  # 4. A damaged newest checkpoint: eval says so and uses the newest intact one; training resumes from it,
+  #    sets the damaged one aside and trains the lost steps again.
+  biggest = max(glob.glob(str(workdir / "checkpoints" / "6" / "**" / "*"), recursive=True), key=os.path.getsize)
+  with open(biggest, "r+b") as f:
+    f.truncate(os.path.getsize(biggest) // 2)
+  assert evaluate.evaluate_checkpoint(tiny_config, str(workdir))["step"] == 3
+  assert train.train_and_evaluate(tiny_config, str(workdir))["step"] == 6
+  assert sorted(os.listdir(workdir / "checkpoints")) == ["3", "6", "6.unreadable"]
+  assert evaluate.evaluate_checkpoint(tiny_config, str(workdir))["step"] == 6
+
+
+def test_a_one_class_dataset_is_refused(tiny_config, tmp_path):
+  tiny_config.dataset.classes = ("MoveLeft",)
+  with pytest.raises(ValueError, match=r"config.dataset.classes=\('MoveLeft',\) is invalid: a classifier needs at "
+                                       r"least 2 classes"):
+    config_lib.validate(tiny_config, device_count=8)
+  tiny_config.dataset.classes = ()
+  data = tmp_path / "one class"
+  for i in range(4):
+    write_clip(str(data / "only" / f"v{i}.avi"), n=20, seed=i)
+  tiny_config.dataset.name, tiny_config.dataset.data_dir, tiny_config.dataset.test_fraction = "video_folder", str(
+      data), 0.5
+  with pytest.raises(ValueError, match=r"video_folder lists 1 class \(\['only'\]\): a classifier needs at least 2"):
+    train.train_and_evaluate(tiny_config, str(tmp_path / "run"))
+  assert not (tmp_path / "run" / "config.json").exists()
