@@ -17,7 +17,7 @@ def test_failed_start_damaged_checkpoint_changed_split_settings_and_path_spellin
   # 1. A first start that fails (no videos where data_dir points) leaves nothing that refuses the corrected command.
   tiny_config.dataset.name, tiny_config.dataset.data_dir = "video_folder", str(tmp_path / "empty")
   os.makedirs(tmp_path / "empty")
-  with pytest.raises(ValueError, match="No videos .* in class folders under .*empty"):
+  with pytest.raises(ValueError, match=r"No videos .* in class folders under .*empty"):
     train.train_and_evaluate(tiny_config, str(workdir))
   assert not (workdir / "config.json").exists()
   tiny_config.dataset.name, tiny_config.dataset.data_dir = "synthetic_motion", good_dir
