@@ -130,9 +130,18 @@ class ClipRecords:
   def __len__(self) -> int:
     return len(self.raw)
 
-  def __getitem__(self, i: int) -> dict:
+  def _read(self, i: int) -> bytes:
     try:
-      fields = parse_example(self.raw[i], LOADER_FIELDS)
+      return self.raw[i]
+    except (RuntimeError, OSError, ValueError) as e:  # array_record: "Corrupted Riegeli/records file: ..."
+      raise CorruptRecordError(f"{self.where}: record {i} cannot be read ({type(e).__name__}: "
+                               f"{str(e).splitlines()[0][:200]}); delete this store folder and rerun to rebuild "
+                               "it") from e
+
+  def __getitem__(self, i: int) -> dict:
+    raw = self._read(i)
+    try:
+      fields = parse_example(raw, LOADER_FIELDS)
       missing = [k.decode() for k in LOADER_FIELDS if k.decode() not in fields]
       if missing:
         raise CorruptRecordError(f"fields {missing} are missing")
@@ -143,7 +152,7 @@ class ClipRecords:
 
   def path(self, i: int) -> str:
     """The source file of record i (for per-video outputs), without parsing or copying the frames."""
-    value = parse_example(self.raw[i], (b"path",)).get("path")
+    value = parse_example(self._read(i), (b"path",)).get("path")
     if value is None:
       raise CorruptRecordError(f"{self.where}: record {i} has no path; delete this store folder and rerun to rebuild it")
     return bytes(value).decode("utf-8", "surrogateescape")

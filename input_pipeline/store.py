@@ -17,6 +17,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 from typing import ClassVar
 
 import numpy as np
@@ -155,6 +156,30 @@ class VideoStore(tfds.core.GeneratorBasedBuilder):
                        f"({len(skipped)} skipped; first: {skipped[0]['reason'] if skipped else 'none listed'})")
     self.info.metadata[f"{split}_class_counts"] = counts
     self.info.metadata[f"{split}_skipped"] = skipped
+    self.info.metadata[f"{split}_file_stats"] = {p: _size_and_mtime(p) for p, _, _ in jobs}
+
+
+def _size_and_mtime(path: str) -> list[int]:
+  try:
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns]
+  except OSError:
+    return [-1, -1]
+
+
+def _changed_files(builder: VideoStore, listing: VideoListing) -> list[str]:
+  """Listed files that still exist but differ (size or mtime) from when the store was built: replaced in place.
+
+  Deleted files do not count: a built store is meant to outlive its source videos.
+  """
+  changed = []
+  for split in listing.splits:
+    recorded = builder.info.metadata.get(f"{split}_file_stats", {})
+    for path, stat in recorded.items():
+      now = _size_and_mtime(path)
+      if now[0] >= 0 and list(stat) != now:
+        changed.append(path)
+  return changed
 
 
 def _config_name(listing: VideoListing, spec: StoreSpec) -> str:
@@ -173,6 +198,13 @@ def open_store(listing: VideoListing, spec: StoreSpec, store_dir: str, *, build:
       raise ValueError(f"{listing.name}: the {split} split lists no videos (root {listing.root!r})")
   name = _config_name(listing, spec)
   builder = VideoStore(listing=listing, spec=spec, config_name=name, data_dir=store_dir)
+  if build and builder.is_prepared():
+    changed = _changed_files(builder, listing)
+    if changed:
+      logging.warning("%d video(s) changed since the store %s was built (first: %s); rebuilding it", len(changed),
+                      builder.data_dir, changed[0])
+      shutil.rmtree(builder.data_dir)
+      builder = VideoStore(listing=listing, spec=spec, config_name=name, data_dir=store_dir)
   if build:
     builder.download_and_prepare()
   elif not builder.is_prepared():

@@ -59,3 +59,45 @@ def test_a_one_class_dataset_is_refused(tiny_config, tmp_path):
   with pytest.raises(ValueError, match=r"video_folder lists 1 class \(\['only'\]\): a classifier needs at least 2"):
     train.train_and_evaluate(tiny_config, str(tmp_path / "run"))
   assert not (tmp_path / "run" / "config.json").exists()
+
+
+def _folder_config(tiny_config, root, tmp_path):
+  for label, cls in enumerate(("a", "b")):
+    for i in range(3):
+      write_clip(str(root / cls / f"{cls}{i}.avi"), n=20, seed=10 * label + i)
+  c = tiny_config
+  c.dataset.name, c.dataset.data_dir, c.dataset.test_fraction = "video_folder", str(root), 0.34
+  c.dataset.store_dir = str(tmp_path / "store")
+  return c
+
+
+def test_a_video_replaced_in_place_is_decoded_again(tiny_config, tmp_path):
+  import input_pipeline
+
+  c = _folder_config(tiny_config, tmp_path / "videos", tmp_path)
+  before = input_pipeline.open_dataset(c)
+  frames_before = {p: len(before.sources[s][i]["offsets"]) - 1 for s in ("train", "test")
+                   for i, p in enumerate(before.paths(s))}
+  target = str(tmp_path / "videos" / "a" / "a0.avi")
+  write_clip(target, n=30, seed=99)  # same path, new content and length
+  after = input_pipeline.open_dataset(c)
+  frames_after = {p: len(after.sources[s][i]["offsets"]) - 1 for s in ("train", "test")
+                  for i, p in enumerate(after.paths(s))}
+  assert frames_before[target] == 20 and frames_after[target] == 30
+
+
+def test_a_corrupted_store_file_says_to_rebuild(tiny_config, tmp_path):
+  import input_pipeline
+  from input_pipeline import records
+
+  c = _folder_config(tiny_config, tmp_path / "videos", tmp_path)
+  data = input_pipeline.open_dataset(c)
+  [shard] = glob.glob(os.path.join(glob.escape(data.path), "*-train.array_record-*"))
+  with open(shard, "r+b") as f:
+    f.seek(os.path.getsize(shard) // 3)
+    f.write(b"\0" * (os.path.getsize(shard) // 3))
+  data = input_pipeline.open_dataset(c)  # the same store, reopened
+  with pytest.raises(records.CorruptRecordError, match=r"record \d+ cannot be read \(RuntimeError: Corrupted "
+                                                       r"Riegeli.*\); delete this store folder and rerun to rebuild"):
+    for i in range(len(data.sources["train"])):
+      data.sources["train"][i]
