@@ -11,11 +11,9 @@ to parse instead of ~0.5 ms.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 from typing import ClassVar
@@ -25,6 +23,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from input_pipeline import decode, records
+from input_pipeline import workers as workers_lib
 from input_pipeline.sources.listing import NotReadyError, VideoListing, VideoRecord
 
 
@@ -135,8 +134,7 @@ class VideoStore(tfds.core.GeneratorBasedBuilder):
     counts = [0] * self._listing.num_classes
     skipped = []
     if workers > 1 and len(jobs) > 8:
-      ctx = multiprocessing.get_context("spawn")  # never fork a process that runs JAX
-      pool = concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx)
+      pool = workers_lib.process_pool(min(workers, len(jobs)))
       results = pool.map(encode_example, jobs, chunksize=4)
     else:
       pool, results = None, map(encode_example, jobs)

@@ -14,10 +14,8 @@ UCF101 parser reads them and the same loader serves real data.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import json
-import multiprocessing
 import os
 import shutil
 
@@ -27,6 +25,7 @@ from absl import logging
 
 from input_pipeline.sources import ucf101
 from input_pipeline.sources.listing import NotReadyError, VideoListing
+from input_pipeline.workers import process_pool
 
 # (axis, direction): axes are angles in image coordinates (y grows downwards);
 # direction +1 travels along the axis vector, -1 against it.
@@ -212,8 +211,7 @@ def generate(root: str, spec: GenerationSpec = GenerationSpec(), workers: int = 
 
   bar = tqdm(total=len(jobs), desc="synthetic_motion: writing videos", unit="video")
   if workers > 1:
-    ctx = multiprocessing.get_context("spawn")  # JAX may be running: never fork it
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+    with process_pool(workers) as pool:
       for _ in pool.map(_render_and_write, jobs, chunksize=8):
         bar.update()
   else:
