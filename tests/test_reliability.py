@@ -36,9 +36,12 @@ def test_failed_start_damaged_checkpoint_changed_split_settings_and_path_spellin
 
   # 4. A damaged newest checkpoint: eval says so and uses the newest intact one; training resumes from it,
   #    sets the damaged one aside and trains the lost steps again.
-  biggest = max(glob.glob(str(workdir / "checkpoints" / "6" / "**" / "*"), recursive=True), key=os.path.getsize)
-  with open(biggest, "r+b") as f:
-    f.truncate(os.path.getsize(biggest) // 2)
+  data_files = [p for p in glob.glob(str(workdir / "checkpoints" / "6" / "state" / "**" / "d" / "*"), recursive=True)
+                if os.path.isfile(p)]
+  assert data_files
+  for path in data_files:  # every array-data file of the newest checkpoint cut in half
+    with open(path, "r+b") as f:
+      f.truncate(os.path.getsize(path) // 2)
   assert evaluate.evaluate_checkpoint(tiny_config, str(workdir))["step"] == 3
   assert train.train_and_evaluate(tiny_config, str(workdir))["step"] == 6
   assert sorted(os.listdir(workdir / "checkpoints")) == ["3", "6", "6.unreadable"]
