@@ -6,12 +6,21 @@ Here `pickletools.genops` only *parses* data.pkl's opcodes; a small stack machin
 interprets the handful that a state dict uses, and the only "globals" it accepts are
 names (OrderedDict, _rebuild_tensor_v2, _rebuild_parameter, the storage types), never
 imported or called. Anything else is refused with the opcode or name it met.
+
+The file is hostile until proven otherwise: every offset, size, stride and storage
+reference is checked against the bytes really present before an array is made, and
+what the file may make us allocate is capped (`max_bytes`). Any malformed input ends
+as one `PthFormatError` naming the file and the tensor it was reading.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import pickletools
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -23,57 +32,193 @@ _STORAGES = {
 _GLOBALS = {"collections OrderedDict", "torch._utils _rebuild_tensor_v2", "torch._utils _rebuild_parameter"} | {
     f"torch {s}" for s in _STORAGES}
 _MARK = object()
+_MAX_PICKLE_BYTES = 64 << 20  # a ResNet-152 state dict's data.pkl is ~60 KB
+_MAX_NDIM = 32
+# What parsing may raise on a damaged file; each becomes a PthFormatError naming the file and the tensor.
+_PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, EOFError, OverflowError,
+                 struct.error, zlib.error, zipfile.BadZipFile, NotImplementedError, MemoryError, OSError)
 
 
 class PthFormatError(ValueError):
-  pass
+  """A malformed or refused `.pth`; the message is one line naming the file and the tensor."""
+
+  def __init__(self, message: str):
+    super().__init__(" ".join(message.splitlines()))
 
 
-def _tensor(storage, offset, size, stride, path) -> np.ndarray:
-  raw, dtype = storage
-  if dtype is None:
-    raise PthFormatError(f"{path}: bfloat16 tensors are not supported; save the weights as float32")
-  flat = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))  # torch.save writes little-endian
-  itemsize = flat.itemsize
-  needed = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True)) + 1 if size else offset + 1
-  if needed > flat.size or min(stride, default=0) < 0:
-    raise PthFormatError(f"{path}: a tensor of shape {tuple(size)} reaches past its storage; the file is damaged")
-  if not size:
-    return flat[offset:offset + 1].reshape(()).copy()
-  view = np.lib.stride_tricks.as_strided(flat[offset:], shape=tuple(size),
-                                         strides=tuple(s * itemsize for s in stride), writeable=False)
-  return np.array(view)  # own the memory, C order
+def _short(x) -> str:
+  """A value from the file, as a short one-line repr (it may be anything, of any size)."""
+  text = " ".join(repr(x).split())
+  return text if len(text) <= 80 else text[:77] + "..."
 
 
-def read_pth(path: str) -> dict[str, np.ndarray]:
-  """{name: array} from a zip-format torch.save of a (possibly nested under 'state_dict') tensor dict."""
+def _is_int(x) -> bool:
+  return type(x) is int  # not bool, not float
+
+
+class _Storages:
+  """The zip's raw storage files, read once each, sizes bounded by the zip's own directory."""
+
+  def __init__(self, z: zipfile.ZipFile, prefix: str, path: str, byteorder: str, max_bytes: int):
+    self._z, self._prefix, self._path, self._byteorder, self._max_bytes = z, prefix, path, byteorder, max_bytes
+    self._cache: dict[str, np.ndarray] = {}
+
+  def get(self, pid, where: str) -> np.ndarray:
+    if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+      raise PthFormatError(f"{self._path}: {where}: unexpected persistent id {_short(pid)}")
+    _, storage_type, key, _location, numel = pid
+    if not (isinstance(storage_type, tuple) and len(storage_type) == 2 and storage_type[0] == "global"):
+      raise PthFormatError(f"{self._path}: {where}: storage type {_short(storage_type)} is not a torch storage class")
+    stype = storage_type[1].split()[-1]
+    if stype not in _STORAGES:
+      raise PthFormatError(f"{self._path}: {where}: {_short(storage_type[1])} is not a tensor storage type")
+    if _STORAGES[stype] is None:
+      raise PthFormatError(f"{self._path}: {where}: bfloat16 tensors are not supported; save the weights as float32")
+    if not isinstance(key, str) or not _is_int(numel) or numel < 0:
+      raise PthFormatError(f"{self._path}: {where}: storage reference ({_short(key)}, {_short(numel)}) is malformed")
+    dtype = np.dtype(_STORAGES[stype]).newbyteorder(self._byteorder)
+    cache_key = f"{key}\0{dtype.str}"
+    if cache_key not in self._cache:
+      name = f"{self._prefix}data/{key}"
+      try:
+        info = self._z.getinfo(name)
+      except KeyError:
+        raise PthFormatError(f"{self._path}: {where}: its storage {_short(name)} is missing from the file") from None
+      if info.file_size > self._max_bytes:
+        raise PthFormatError(f"{self._path}: {where}: storage {_short(name)} claims {info.file_size:,} bytes, over the "
+                             f"{self._max_bytes:,}-byte limit")
+      raw = self._z.read(info)
+      if len(raw) % dtype.itemsize:
+        raise PthFormatError(f"{self._path}: {where}: storage {_short(name)} holds {len(raw)} bytes, not a whole number of "
+                             f"{dtype.name} values")
+      self._cache[cache_key] = np.frombuffer(raw, dtype=dtype)
+    flat = self._cache[cache_key]
+    if numel > flat.size:
+      raise PthFormatError(f"{self._path}: {where}: storage {_short(key)} claims {numel:,} values but holds {flat.size:,}")
+    return flat[:numel]
+
+
+def _is_dict_key_position(stack: list) -> bool:
+  """Whether a value pushed now would be a key of a dict being filled (SETITEM, or SETITEMS' even items)."""
+  if stack and isinstance(stack[-1], dict):
+    return True
+  for i in range(len(stack) - 1, -1, -1):
+    if stack[i] is _MARK:
+      return i > 0 and isinstance(stack[i - 1], dict) and (len(stack) - i - 1) % 2 == 0
+  return False
+
+
+class _Budget:
+  """Caps what one file may make us allocate, whatever its tensors claim."""
+
+  def __init__(self, limit: int):
+    self.left = limit
+    self.limit = limit
+
+  def take(self, nbytes: int, path: str, where: str) -> None:
+    if nbytes > self.left:
+      raise PthFormatError(f"{path}: {where} needs {nbytes:,} bytes, over the {self.limit:,}-byte limit for this "
+                           "file; it is damaged or crafted (raise max_bytes only for a file you trust)")
+    self.left -= nbytes
+
+
+def _tensor(flat: np.ndarray, offset, size, stride, budget: _Budget, path: str, where: str) -> np.ndarray:
+  """A C-ordered copy of the strided view, made only after every index is proven inside `flat`."""
+  if not (_is_int(offset) and isinstance(size, tuple) and isinstance(stride, tuple)
+          and all(_is_int(n) for n in size) and all(_is_int(s) for s in stride)):
+    raise PthFormatError(f"{path}: {where}: offset/size/stride are not integers "
+                         f"({_short(offset)}, {_short(size)}, {_short(stride)})")
+  if len(size) != len(stride) or len(size) > _MAX_NDIM:
+    raise PthFormatError(f"{path}: {where}: shape {_short(size)} and strides {_short(stride)} do not match")
+  if offset < 0 or min(size, default=0) < 0 or min(stride, default=0) < 0:
+    raise PthFormatError(f"{path}: {where}: negative offset, size or stride ({offset}, {size}, {stride}); "
+                         "the file is damaged")
+  numel = math.prod(size)
+  budget.take(numel * flat.itemsize, path, f"{where} (shape {size})")
+  if numel == 0:
+    return np.zeros(size, flat.dtype.newbyteorder("="))
+  last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
+  if last >= flat.size:
+    raise PthFormatError(f"{path}: {where}: a tensor of shape {size} at offset {offset} reaches value {last:,} of a "
+                         f"storage holding {flat.size:,}; the file is damaged")
+  strides = tuple(s * flat.itemsize if n > 1 else 0 for n, s in zip(size, stride, strict=True))
+  view = np.lib.stride_tricks.as_strided(flat[offset:], shape=size, strides=strides, writeable=False)
+  return np.array(view, dtype=flat.dtype.newbyteorder("="), order="C")  # owns its memory, native order
+
+
+def read_pth(path: str, *, max_bytes: int | None = None) -> dict[str, np.ndarray]:
+  """{name: array} from a zip-format torch.save of a (possibly nested under 'state_dict') tensor dict.
+
+  `max_bytes` caps the arrays' total size (default: twice the file plus 64 MiB, ample for a state dict,
+  whose tensors are views of the storages the file carries).
+  """
   try:
     z = zipfile.ZipFile(path)
-  except zipfile.BadZipFile as e:
+  except FileNotFoundError:
+    raise
+  except (zipfile.BadZipFile, *_PARSE_ERRORS) as e:
     raise PthFormatError(f"{path}: not a zip-format torch.save file (legacy pre-1.6 format?); re-save it with "
                          "a recent torch, or convert it to .npz") from e
-  with z:
-    pkl = next((n for n in z.namelist() if n.endswith("/data.pkl") or n == "data.pkl"), None)
-    if pkl is None:
-      raise PthFormatError(f"{path}: no data.pkl inside; not a torch.save file")
-    prefix = pkl[: -len("data.pkl")]
-    stack: list = []
-    memo: dict = {}
+  try:
+    with z:
+      return _parse(z, path, max_bytes)
+  except PthFormatError:
+    raise
+  except _PARSE_ERRORS as e:
+    raise PthFormatError(f"{path}: damaged torch.save file (its zip directory): {type(e).__name__}: {e!s:.200}") from e
 
-    def pop_mark():
-      i = len(stack) - 1
-      while stack[i] is not _MARK:
-        i -= 1
-      items = stack[i + 1:]
-      del stack[i:]
-      return items
 
-    result = None
+def _parse(z: zipfile.ZipFile, path: str, max_bytes: int | None) -> dict[str, np.ndarray]:
+  pkl = next((n for n in z.namelist() if n.endswith("/data.pkl") or n == "data.pkl"), None)
+  if pkl is None:
+    raise PthFormatError(f"{path}: no data.pkl inside; not a torch.save file")
+  prefix = pkl[: -len("data.pkl")]
+  if z.getinfo(pkl).file_size > _MAX_PICKLE_BYTES:
+    raise PthFormatError(f"{path}: data.pkl claims {z.getinfo(pkl).file_size:,} bytes; not a state dict")
+  byteorder = "<"  # torch.save writes little-endian unless its `byteorder` record says otherwise
+  if f"{prefix}byteorder" in z.namelist():
+    order = z.read(f"{prefix}byteorder")[:16]
+    if order not in (b"little", b"big"):
+      raise PthFormatError(f"{path}: byteorder record {order!r} is neither little nor big")
+    byteorder = "<" if order == b"little" else ">"
+  file_size = os.path.getsize(path)
+  budget = _Budget(max_bytes if max_bytes is not None else 2 * file_size + (64 << 20))
+  storages = _Storages(z, prefix, path, byteorder, budget.limit)
+  stack: list = []
+  memo: dict = {}
+  key = None  # the last string seen: in a state dict, the name of the tensor being read
+
+  def where() -> str:
+    return f"tensor {_short(key)}" if key is not None else "the start of data.pkl"
+
+  def pop(n: int = 1):
+    if len(stack) < n or any(x is _MARK for x in stack[len(stack) - n:]):
+      raise PthFormatError(f"{path}: {where()}: data.pkl pops more than it pushed; the file is damaged")
+    items = stack[len(stack) - n:]
+    del stack[len(stack) - n:]
+    return items if n > 1 else items[0]
+
+  def pop_mark() -> list:
+    for i in range(len(stack) - 1, -1, -1):
+      if stack[i] is _MARK:
+        items = stack[i + 1:]
+        del stack[i:]
+        return items
+    raise PthFormatError(f"{path}: {where()}: data.pkl closes a group it never opened; the file is damaged")
+
+  def top(kind: type, op: str):
+    if not stack or not isinstance(stack[-1], kind):
+      raise PthFormatError(f"{path}: {where()}: {op} applies to a {type(stack[-1]).__name__ if stack else 'nothing'}, "
+                           f"not a {kind.__name__}; the file is damaged")
+    return stack[-1]
+
+  result = None
+  try:
     for op, arg, _ in pickletools.genops(z.read(pkl)):
       name = op.name
       if name in ("PROTO", "FRAME"):
         continue
-      if name in ("EMPTY_DICT",):
+      if name == "EMPTY_DICT":
         stack.append({})
       elif name == "EMPTY_TUPLE":
         stack.append(())
@@ -83,66 +228,81 @@ def read_pth(path: str) -> dict[str, np.ndarray]:
         stack.append(_MARK)
       elif name in ("BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8", "BININT", "BININT1", "BININT2", "LONG1",
                     "BINFLOAT", "SHORT_BINSTRING", "BINSTRING"):
+        if isinstance(arg, str) and _is_dict_key_position(stack):
+          key = arg
         stack.append(arg)
       elif name == "NONE":
         stack.append(None)
       elif name in ("NEWTRUE", "NEWFALSE"):
         stack.append(name == "NEWTRUE")
       elif name in ("BINPUT", "LONG_BINPUT", "MEMOIZE"):
+        if not stack or stack[-1] is _MARK:
+          raise PthFormatError(f"{path}: {where()}: data.pkl memoizes nothing; the file is damaged")
         memo[arg if name != "MEMOIZE" else len(memo)] = stack[-1]
       elif name in ("BINGET", "LONG_BINGET"):
+        if arg not in memo:
+          raise PthFormatError(f"{path}: {where()}: data.pkl refers to memo entry {arg} it never stored")
         stack.append(memo[arg])
       elif name == "TUPLE":
         stack.append(tuple(pop_mark()))
       elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
         n = int(name[-1])
-        items = tuple(stack[-n:])
-        del stack[-n:]
-        stack.append(items)
+        stack.append(tuple(pop(n)) if n > 1 else (pop(),))
       elif name == "GLOBAL":
         if arg not in _GLOBALS:
-          raise PthFormatError(f"{path}: refers to {arg!r}, which a plain tensor state dict does not; refusing it")
+          raise PthFormatError(f"{path}: refers to {_short(arg)}, which a plain tensor state dict does not; refusing it")
         stack.append(("global", arg))
       elif name == "BINPERSID":
-        pid = stack.pop()
-        if not (isinstance(pid, tuple) and pid[0] == "storage"):
-          raise PthFormatError(f"{path}: unexpected persistent id {pid!r}")
-        _, (_, storage_type), key, _location, _numel = pid
-        stype = storage_type.split()[-1]
-        stack.append((z.read(f"{prefix}data/{key}"), _STORAGES[stype]))
+        stack.append(storages.get(pop(), where()))
       elif name == "REDUCE":
-        args = stack.pop()
-        fn = stack.pop()
+        fn, args = pop(2)
+        if not isinstance(args, tuple):
+          raise PthFormatError(f"{path}: {where()}: call arguments are a {type(args).__name__}, not a tuple")
         if fn == ("global", "collections OrderedDict"):
           stack.append({})
         elif fn == ("global", "torch._utils _rebuild_tensor_v2"):
-          storage, offset, size, stride = args[:4]
-          stack.append(_tensor(storage, offset, size, stride, path))
+          if len(args) < 4 or not isinstance(args[0], np.ndarray):
+            raise PthFormatError(f"{path}: {where()}: _rebuild_tensor_v2 needs (storage, offset, size, stride)")
+          stack.append(_tensor(args[0], *args[1:4], budget, path, where()))
         elif fn == ("global", "torch._utils _rebuild_parameter"):
+          if not args or not isinstance(args[0], np.ndarray):
+            raise PthFormatError(f"{path}: {where()}: _rebuild_parameter needs a tensor")
           stack.append(args[0])
         else:
-          raise PthFormatError(f"{path}: cannot rebuild {fn!r}")
+          raise PthFormatError(f"{path}: {where()}: cannot rebuild {_short(fn)}")
       elif name == "SETITEM":
-        v = stack.pop()
-        k = stack.pop()
-        stack[-1][k] = v
+        k, v = pop(2)
+        top(dict, "SETITEM")[k] = v
       elif name == "SETITEMS":
         items = pop_mark()
-        d = stack[-1]
+        if len(items) % 2:
+          raise PthFormatError(f"{path}: {where()}: SETITEMS with an odd number of items; the file is damaged")
+        d = top(dict, "SETITEMS")
         for k, v in zip(items[::2], items[1::2], strict=True):
           d[k] = v
       elif name in ("APPEND", "APPENDS"):
-        items = [stack.pop()] if name == "APPEND" else pop_mark()
-        stack[-1].extend(items)
+        items = [pop()] if name == "APPEND" else pop_mark()
+        top(list, name).extend(items)
       elif name == "BUILD":
-        stack.pop()  # object state, e.g. the state dict's _metadata: not needed
+        pop()  # object state, e.g. the state dict's _metadata: not needed
+        if not stack:
+          raise PthFormatError(f"{path}: {where()}: BUILD has no object to build; the file is damaged")
       elif name == "STOP":
-        result = stack.pop()
+        result = pop()
         break
       else:
         raise PthFormatError(f"{path}: pickle opcode {name} is not used by tensor state dicts; refusing the file")
+  except PthFormatError:
+    raise
+  except _PARSE_ERRORS as e:
+    raise PthFormatError(f"{path}: damaged torch.save file at {where()}: {type(e).__name__}: {e!s:.200}") from e
+  if result is None:
+    raise PthFormatError(f"{path}: data.pkl ends without a result; the file is truncated")
   if isinstance(result, dict) and "state_dict" in result and isinstance(result["state_dict"], dict):
     result = result["state_dict"]
   if not isinstance(result, dict):
     raise PthFormatError(f"{path}: holds a {type(result).__name__}, not a dict of tensors")
+  bad = [k for k, v in result.items() if isinstance(v, np.ndarray) and not isinstance(k, str)]
+  if bad:
+    raise PthFormatError(f"{path}: tensor names must be strings, found {_short(bad[0])}")
   return {k: v for k, v in result.items() if isinstance(v, np.ndarray)}

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 
 import jax
@@ -213,7 +214,10 @@ def main(argv: list[str] | None = None) -> None:
   ap.add_argument("--arch", required=True, choices=sorted(ARCHS))
   ap.add_argument("--out", required=True, help="new directory for the vidjax weights")
   a = ap.parse_args(argv)
-  variables = convert(a.pth, a.arch)
+  try:
+    variables = convert(a.pth, a.arch)
+  except (ValueError, FileNotFoundError) as e:  # PthFormatError included: one line, the file and what is wrong
+    sys.exit(f"vidjax.weights: {e}")
   n = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(variables["params"]))
   save(variables, a.out, {"arch": a.arch, "source": os.path.abspath(a.pth), "parameters": n,
                           "num_classes": int(variables["params"]["fc"]["kernel"].shape[1])})
