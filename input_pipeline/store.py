@@ -11,7 +11,10 @@ to parse instead of ~0.5 ms.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -64,7 +67,8 @@ def encode_example(args: tuple[str, int, StoreSpec]) -> tuple[str, dict | None, 
   """Worker: decode one file -> (path, example or None, reason if skipped)."""
   path, label, spec = args
   try:
-    video = decode.read_video(path, short_side=spec.short_side, fps=spec.fps, max_frames=spec.max_frames)
+    video = decode.read_video(path, short_side=spec.short_side, fps=spec.fps, max_frames=spec.max_frames,
+                              encode=functools.partial(decode.encode_jpeg, quality=spec.jpeg_quality))
   except decode.VideoDecodeError as e:
     return path, None, str(e)
   except Exception as e:
@@ -72,7 +76,7 @@ def encode_example(args: tuple[str, int, StoreSpec]) -> tuple[str, dict | None, 
   n = len(video.frames)
   if n < spec.min_frames:
     return path, None, f"{path}: {n} frames after resampling, fewer than the {spec.min_frames} a clip needs"
-  blobs = [decode.encode_jpeg(f, spec.jpeg_quality) for f in video.frames]
+  blobs = video.frames  # JPEG-encoded as decoded: never the whole video as raw frames
   offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
   stored_fps = spec.fps if spec.fps > 0 else video.source_fps
   return path, {
@@ -180,6 +184,34 @@ def _changed_files(builder: VideoStore, listing: VideoListing) -> list[str]:
   return changed
 
 
+@contextlib.contextmanager
+def _build_lock(config_dir: str):
+  """One builder per store at a time, across processes: an advisory lock the kernel drops when its holder dies."""
+  os.makedirs(config_dir, exist_ok=True)
+  with open(os.path.join(config_dir, "build.lock"), "a") as f:
+    try:
+      fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      logging.info("Waiting for another process building the store in %s", config_dir)
+      fcntl.flock(f, fcntl.LOCK_EX)
+    try:
+      yield
+    finally:
+      fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _remove_stale_partial_builds(data_dir) -> None:
+  """tfds builds into `incomplete.XXXXXX_<version>` and renames it when done; one left by a killed build is junk.
+
+  Called under the build lock, so no live build owns one.
+  """
+  parent, version = os.path.split(os.fspath(data_dir).rstrip("/"))
+  for entry in os.listdir(parent) if os.path.isdir(parent) else []:
+    if entry.startswith("incomplete.") and entry.endswith(f"_{version}"):
+      logging.warning("Removing %s, left by a store build that did not finish", os.path.join(parent, entry))
+      shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+
+
 def _config_name(listing: VideoListing, spec: StoreSpec) -> str:
   key = json.dumps({
       "root": os.path.abspath(listing.root),
@@ -196,15 +228,19 @@ def open_store(listing: VideoListing, spec: StoreSpec, store_dir: str, *, build:
       raise ValueError(f"{listing.name}: the {split} split lists no videos (root {listing.root!r})")
   name = _config_name(listing, spec)
   builder = VideoStore(listing=listing, spec=spec, config_name=name, data_dir=store_dir)
-  if build and builder.is_prepared():
-    changed = _changed_files(builder, listing)
-    if changed:
-      logging.warning("%d video(s) changed since the store %s was built (first: %s); rebuilding it", len(changed),
-                      builder.data_dir, changed[0])
-      shutil.rmtree(builder.data_dir)
-      builder = VideoStore(listing=listing, spec=spec, config_name=name, data_dir=store_dir)
   if build:
-    builder.download_and_prepare()
+    with _build_lock(os.path.dirname(builder.data_dir)):
+      builder = VideoStore(listing=listing, spec=spec, config_name=name, data_dir=store_dir)  # another may have built it
+      if builder.is_prepared():
+        changed = _changed_files(builder, listing)
+        if changed:
+          logging.warning("%d video(s) changed since the store %s was built (first: %s); rebuilding it", len(changed),
+                          builder.data_dir, changed[0])
+          shutil.rmtree(builder.data_dir)
+          builder = VideoStore(listing=listing, spec=spec, config_name=name, data_dir=store_dir)
+      else:
+        _remove_stale_partial_builds(builder.data_dir)
+      builder.download_and_prepare()
   elif not builder.is_prepared():
     raise NotReadyError(f"No store at {builder.data_dir} yet: process 0 builds it")
   meta = builder.info.metadata

@@ -1,5 +1,6 @@
 """Decoding real encoded files, skipping corrupt ones, and the decode-once store."""
 
+import os
 import shutil
 
 import numpy as np
@@ -40,6 +41,58 @@ def test_resample_fps_resize_and_cap(tmp_path):
   assert v.frames.shape == (12, 24, 32, 3)
   v = decode.read_video(str(path), max_frames=5)
   assert len(v.frames) == 5
+
+
+def _decode_everything(path, short_side, fps, max_frames):
+  """The reference: every frame decoded and kept, then chosen (what read_video did before it streamed)."""
+  import cv2
+  cap = cv2.VideoCapture(str(path))
+  frames = []
+  while (r := cap.read())[0]:
+    frames.append(r[1])
+  src = cap.get(cv2.CAP_PROP_FPS)
+  keep = np.arange(len(frames))
+  if fps > 0 and abs(fps - src) > 1e-3:
+    keep = np.minimum(np.round(np.arange(max(1, round(len(frames) * fps / src))) * src / fps).astype(int), len(frames) - 1)
+  if max_frames > 0 and len(keep) > max_frames:
+    keep = keep[np.linspace(0, len(keep) - 1, max_frames).round().astype(int)]
+  return np.stack([cv2.cvtColor(decode.resize_short_side(frames[i], short_side), cv2.COLOR_BGR2RGB) for i in keep])
+
+
+@pytest.mark.parametrize("short_side,fps,max_frames", [(0, 0, 0), (24, 12.0, 0), (0, 0, 7), (24, 30.0, 16), (16, 5.0, 3)])
+def test_streaming_decode_keeps_exactly_the_frames_of_decoding_everything(tmp_path, short_side, fps, max_frames):
+  path = tmp_path / "c.avi"
+  _write(path, n=37, w=64, h=48, fps=24.0)
+  got = decode.read_video(str(path), short_side=short_side, fps=fps, max_frames=max_frames)
+  np.testing.assert_array_equal(got.frames, _decode_everything(path, short_side, fps, max_frames))
+  assert got.source_frames == 37 and (got.width, got.height) == (64, 48)
+  # A file cut short still claims 37 frames in its header: the plan is redone from the frames really there.
+  cut = tmp_path / "cut.avi"
+  cut.write_bytes(path.read_bytes()[: len(path.read_bytes()) * 2 // 3])
+  got = decode.read_video(str(cut), short_side=short_side, fps=fps, max_frames=max_frames)
+  want = _decode_everything(cut, short_side, fps, max_frames)
+  assert got.source_frames < 37
+  np.testing.assert_array_equal(got.frames, want)
+
+
+def test_decoding_a_long_high_resolution_video_holds_only_the_output(tmp_path):
+  """150 frames of 1080p are 930 MB raw; the store's decode keeps one source frame and the small JPEGs."""
+  import subprocess
+  import sys
+  path = tmp_path / "long 1080p.avi"
+  frame = np.random.default_rng(0).integers(0, 255, (1080 // 8, 1920 // 8, 3), np.uint8).repeat(8, 0).repeat(8, 1)
+  frames = np.broadcast_to(frame, (150, 1080, 1920, 3))
+  sm.write_video(str(path), frames, 30.0, "MJPG")
+  probe = (
+      "import resource, sys; from input_pipeline import store\n"
+      "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+      "path, ex, why = store.encode_example((sys.argv[1], 0, store.StoreSpec()))\n"
+      "assert ex is not None, why\n"
+      "print(len(ex['offsets']) - 1, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n")
+  out = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True)
+  stored, grew_mb = map(int, out.stdout.split())
+  assert stored == 150
+  assert grew_mb < 250, f"decoding grew the process by {grew_mb} MB"
 
 
 def test_odd_path_names(tmp_path):
@@ -104,6 +157,28 @@ def test_store_skips_and_reports_corrupt_files(tmp_path):
   shutil.rmtree(root)
   again = store.open_store(listing, spec, str(tmp_path / "store"))
   assert len(again.sources["train"]) == 4 and again.path == data.path
+
+
+def test_a_build_killed_midway_leaves_nothing_behind(tmp_path, caplog):
+  """tfds builds into incomplete.XXXXXX_<version>/; a kill -9 leaves it. The next build removes it, under a lock."""
+  root = tmp_path / "videos"
+  for cls in ("a", "b"):
+    (root / cls).mkdir(parents=True)
+    for i in range(2):
+      _write(root / cls / f"{i}.avi")
+  recs = tuple(VideoRecord(str(root / c / f"{i}.avi"), j) for j, c in enumerate("ab") for i in range(2))
+  listing = VideoListing("folder", str(root), ("a", "b"), {"train": recs})
+  spec = store.StoreSpec(short_side=16, min_frames=8, workers=1)
+  built = store.open_store(listing, spec, str(tmp_path / "store"))
+  version_dir = built.path.rstrip("/")
+  config_dir, version = os.path.split(version_dir)
+  shutil.rmtree(version_dir)  # as if the first build had been killed before tfds renamed its folder into place
+  stale = os.path.join(config_dir, f"incomplete.K1LLED_{version}")
+  os.makedirs(os.path.join(stale, "junk"))
+  again = store.open_store(listing, spec, str(tmp_path / "store"))
+  assert len(again.sources["train"]) == 4
+  assert not os.path.exists(stale) and "left by a store build that did not finish" in caplog.text
+  assert sorted(e for e in os.listdir(config_dir) if not e.startswith(".")) == sorted(["build.lock", version])
 
 
 def test_store_with_no_decodable_video_says_so(tmp_path):

@@ -6,8 +6,9 @@ import os
 import pytest
 
 from tests.dataset_trees import write_clip
+from vidjax import checkpointing, evaluate, train
 from vidjax import config as config_lib
-from vidjax import evaluate, train
+from vidjax import run as run_lib
 
 
 @pytest.mark.slow
@@ -46,6 +47,20 @@ def test_failed_start_damaged_checkpoint_changed_split_settings_and_path_spellin
   assert train.train_and_evaluate(tiny_config, str(workdir))["step"] == 6
   assert sorted(os.listdir(workdir / "checkpoints")) == ["3", "6", "6.unreadable"]
   assert evaluate.evaluate_checkpoint(tiny_config, str(workdir))["step"] == 6
+
+  # 5. A damaged run record (meta) in the newest checkpoint: one line naming it, and the newest readable one is used.
+  meta_files = glob.glob(str(workdir / "checkpoints" / "6" / "meta" / "*"))
+  assert meta_files
+  for path in meta_files:
+    with open(path, "w") as f:
+      f.write('{"step": 6, "identi')
+  ckpt = checkpointing.Checkpointer(str(workdir), tiny_config.max_checkpoints_to_keep)
+  with pytest.raises(ValueError, match=r"checkpoints/6: its run record \(meta\) cannot be read \(.*\); the checkpoint is "
+                                       r"damaged$"):
+    ckpt.read_meta(6)
+  assert ckpt.newest_meta()[0] == 3
+  assert run_lib.saved_identity(ckpt)["classes"] == list(run_lib.saved_identity(ckpt, 3)["classes"])
+  assert evaluate.evaluate_checkpoint(tiny_config, str(workdir))["step"] == 3
 
 
 def test_a_one_class_dataset_is_refused(tiny_config, tmp_path):

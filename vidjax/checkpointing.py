@@ -96,9 +96,32 @@ class Checkpointer:
         self._mngr.delete(s)
 
   def read_meta(self, step: int) -> dict:
-    """The run facts saved with a checkpoint, without touching its arrays."""
-    out = self._mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
-    return dict(out["meta"])
+    """The run facts saved with a checkpoint, without touching its arrays; one-line ValueError if unreadable."""
+    try:
+      out = self._mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+      meta = dict(out["meta"])
+    except Exception as e:  # orbax raises many types for a missing or damaged record
+      raise ValueError(f"Checkpoint {self.directory}/{step}: its run record (meta) cannot be read "
+                       f"({_one_line(e)}); the checkpoint is damaged") from e
+    if not isinstance(meta.get("step"), int):
+      raise ValueError(f"Checkpoint {self.directory}/{step}: its run record (meta) has no step; the checkpoint is damaged")
+    return meta
+
+  def newest_meta(self, which: str | int = "latest") -> tuple[int, dict]:
+    """(step, meta) of `which`; for 'latest', the newest checkpoint whose record reads (each unreadable one is
+    reported in one line and skipped, as `restore` does)."""
+    if str(which) != "latest":
+      step = self.resolve(which)
+      return step, self.read_meta(step)
+    steps = self.all_steps()[::-1] or [self.resolve("latest")]  # resolve raises: no checkpoint
+    for s in steps:
+      try:
+        return s, self.read_meta(s)
+      except ValueError as e:
+        if s == steps[-1]:
+          raise
+        logging.warning("%s; trying the next older one", e)
+    raise AssertionError("unreachable")
 
   def restore(self, target: Any, step: int | str | None = None, *, quarantine: bool = False) -> tuple[Any, dict]:
     """Restores `step` (latest, best or a number). For the latest, an unreadable checkpoint is reported in one
@@ -115,7 +138,7 @@ class Checkpointer:
                                                             meta=ocp.args.JsonRestore()))
         return out["state"], dict(out["meta"])
       except Exception as e:  # orbax and tensorstore raise many types for a damaged file
-        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}"
+        reason = _one_line(e)
         failures.append((s, reason))
         logging.warning("Checkpoint %s/%d cannot be restored (%s)%s", self.directory, s, reason,
                         "; trying the next older one" if s != candidates[-1] else "")
@@ -132,3 +155,8 @@ class Checkpointer:
   def close(self) -> None:
     self._mngr.wait_until_finished()
     self._mngr.close()
+
+
+def _one_line(e: BaseException) -> str:
+  text = str(e).strip()
+  return f"{type(e).__name__}: {text.splitlines()[0][:300]}" if text else type(e).__name__

@@ -83,7 +83,7 @@ class Predictor:
     run = run_lib.setup(config, workdir, with_data=False, train=False)
     self.state, meta = run.checkpointer.restore(run.state, checkpoint)  # latest falls back past an unreadable one
     self.step = int(meta["step"])
-    identity = run_lib.saved_identity(run.checkpointer, self.step)
+    identity = run_lib.identity_of(meta, run.checkpointer)
     self.classes = tuple(identity["classes"])
     self.config = run_lib.with_clip_of(config, identity)  # decode and sample exactly as the model was trained
     run.checkpointer.close()

@@ -162,7 +162,12 @@ def _assemble(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str
 
 
 def saved_identity(checkpointer: checkpointing.Checkpointer, step: int | str = "latest") -> dict:
-  meta = checkpointer.read_meta(checkpointer.resolve(step))
+  """The identity (classes, clip spec, model, data) saved with a checkpoint; 'latest' skips unreadable records."""
+  _, meta = checkpointer.newest_meta(step)
+  return identity_of(meta, checkpointer)
+
+
+def identity_of(meta: dict, checkpointer: checkpointing.Checkpointer) -> dict:
   if "identity" not in meta:
     raise ValueError(f"The checkpoints in {checkpointer.directory} predate run identities (no class names saved): "
                      "evaluate them with the dataset (--mode=eval), or retrain")
