@@ -102,7 +102,7 @@ def test_odd_path_names(tmp_path):
   assert decode.read_video(str(folder / ODD_NAME)).source_frames == 20
 
 
-@pytest.mark.parametrize("kind", ["empty", "text", "truncated", "missing"])
+@pytest.mark.parametrize("kind", ["empty", "text", "truncated", "missing", "dangling link"])
 def test_corrupt_files_raise_naming_the_file(tmp_path, kind):
   path = tmp_path / f"bad_{kind}.avi"
   if kind == "empty":
@@ -113,6 +113,8 @@ def test_corrupt_files_raise_naming_the_file(tmp_path, kind):
     _write(tmp_path / "good.avi", n=40)
     data = (tmp_path / "good.avi").read_bytes()
     path.write_bytes(data[:400])  # header only: no decodable frame
+  elif kind == "dangling link":
+    path.symlink_to(tmp_path / "moved away.avi")
   with pytest.raises(decode.VideoDecodeError, match=str(path.name)):
     decode.read_video(str(path))
 
