@@ -51,7 +51,7 @@ class SummaryWriter:
       batch = image if image.ndim == 4 else image[None]
       h, w = batch.shape[1:3]
       pngs = [_png(frame) for frame in batch]
-      meta = image_metadata.create_summary_metadata(display_name=None, description=None, max_outputs=len(pngs))
+      meta = image_metadata.create_summary_metadata(display_name=None, description=None)
       tensor = tensor_util.make_tensor_proto([str(w).encode(), str(h).encode(), *pngs], dtype=np.object_)
       values.append(summary_pb2.Summary.Value(tag=tag, metadata=meta, tensor=tensor))
     self._write(step, values)

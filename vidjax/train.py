@@ -10,12 +10,12 @@ import jax
 import ml_collections
 import numpy as np
 from absl import logging
-from clu import metric_writers
 
 import input_pipeline
 from input_pipeline import loader
-from vidjax import evaluate, losses, optim, sharding, steps, summary
+from vidjax import evaluate, losses, metric_writer, optim, sharding, steps, summary
 from vidjax import run as run_lib
+from vidjax.reports import plots
 
 
 def describe_model(run: run_lib.Run) -> dict:
@@ -45,7 +45,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 def _train(run: run_lib.Run, start_time: float) -> dict:
   cfg, mesh, data = run.config, run.mesh, run.data
   is_chief = jax.process_index() == 0
-  writer = metric_writers.create_default_writer(run.workdir, just_logging=not is_chief, asynchronous=True)
+  writer = metric_writer.create_default_writer(run.workdir, just_logging=not is_chief)
 
   counts = data.class_counts[cfg.dataset.train_split]
   class_weights = losses.class_weights(cfg.train.class_weights, counts)
@@ -101,6 +101,7 @@ def _train(run: run_lib.Run, start_time: float) -> dict:
     report = evaluate.evaluate_split(run, state, split, step, eval_fn, write=write)
     writer.write_scalars(step, {f"{split}_{k}": report[k] for k in
                                 ("loss", "accuracy", "top5", "balanced_accuracy", "macro_f1", "weighted_f1")})
+    writer.write_images(step, {f"{split}_confusion": plots.confusion_heatmap(np.asarray(report["confusion_matrix"]))})
     save(step)  # the evaluated state must exist to be `best`
     if run.checkpointer.record_evaluation(step, split, cfg.select_metric, report[cfg.select_metric]):
       logging.info("New best %s %s %.4f at step %d", split, cfg.select_metric, report[cfg.select_metric], step)

@@ -78,3 +78,15 @@ def per_class_bars(classes: list[str], values: dict[str, list[float]], path: str
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
+
+
+def confusion_heatmap(cm: np.ndarray, cell: int = 0) -> np.ndarray:
+  """Row-normalised confusion matrix as an RGB uint8 image (viridis), one square of `cell` pixels per entry:
+  cheap enough to log at every evaluation (TensorBoard's images tab), where the PNG report is per final eval."""
+  import cv2
+
+  cm = np.asarray(cm, np.float64)
+  rows = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+  cell = cell or max(2, 256 // max(len(cm), 1))
+  grey = np.repeat(np.repeat((rows * 255).round().astype(np.uint8), cell, 0), cell, 1)
+  return cv2.cvtColor(cv2.applyColorMap(grey, cv2.COLORMAP_VIRIDIS), cv2.COLOR_BGR2RGB)
