@@ -129,7 +129,8 @@ def golden(smoke: bool, budget: Budget, results: dict) -> None:
   cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_golden_torch.py"]
   if smoke:
     cmd += ["-k", "resnet18"]
-  r = run_stage(cmd, budget, 150)
+  # full float32 for comparing with torchvision's logits: on GPUs XLA would otherwise use TF32 for f32 convs
+  r = run_stage(cmd, budget, 150, {"JAX_DEFAULT_MATMUL_PRECISION": "highest"})
   summary = [ln for ln in r.get("tail", "").splitlines() if " passed" in ln or " failed" in ln or " error" in ln]
   results["golden"] = {"status": r["status"], "seconds": r.get("seconds"), "summary": summary[-1:] or r.get("tail", "")[-500:]}
 

@@ -8,13 +8,14 @@
 # Installs .whl/*.whl (if present) into a private target dir, then runs every stage within --budget seconds
 # (default 480: the 8 minutes a GPU check may take, the machine's start excluded), writing DIR/device_check.json
 # after each stage and DIR/device_check.md at the end. Exits 0 with what it measured if time runs short.
+# VIDJAX_SKIP_WHEELS=1 skips the install (the test suite sets it: the wheels are built for the GPU image).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-}
 if [ -z "$python" ]; then
   if [ -x .venv/bin/python ]; then python=.venv/bin/python; else python=python3; fi
 fi
-if compgen -G ".whl/*.whl" > /dev/null; then
+if [ -z "${VIDJAX_SKIP_WHEELS:-}" ] && compgen -G ".whl/*.whl" > /dev/null; then
   SECONDS=0
   site=${TMPDIR:-/tmp}/vidjax_site
   "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl \

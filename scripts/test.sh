@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command: builds the environment if needed, lints, runs every test (slow ones included).
+# The test command: builds the environment if needed, lints, runs every test (slow ones included) in parallel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# one worker per core (PYTEST_WORKERS to change); idle workers steal queued tests from busy ones
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist worksteal "$@"
