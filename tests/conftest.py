@@ -56,3 +56,19 @@ def tiny_config(tiny_motion_root, tmp_path):
 @pytest.fixture
 def repo_root() -> pathlib.Path:
   return pathlib.Path(__file__).resolve().parent.parent
+
+
+# The suite runs on every core (pytest-xdist, scripts/test.sh): the longest tests go first so that they never
+# start last and leave the other cores idle; then the other slow ones, then the rest, each in file order.
+_LONGEST = ("test_temporal_models_beat_the_mean_frame_on_held_out_scenes",
+            "test_sigkill_then_rerun_gives_the_uninterrupted_result")
+
+
+def pytest_collection_modifyitems(config, items):
+  del config
+
+  def rank(item) -> int:
+    if item.originalname in _LONGEST:
+      return 0
+    return 1 if item.get_closest_marker("slow") else 2
+  items.sort(key=rank)  # stable: file order within each rank

@@ -78,7 +78,7 @@ def real_batch(tiny_motion_root, tmp_path_factory):
                                    threads=1))
 
 
-TRAINED_IN_FULL = ("ir_csn", "mc3", "cnn_lstm_flatten", "mean_frame")  # by the held-out test below
+TRAINED_IN_FULL = ("ir_csn", "mc3", "mean_frame")  # by the held-out test below
 
 
 @pytest.mark.parametrize("name", sorted(set(ZOO) - set(TRAINED_IN_FULL)))
@@ -144,11 +144,12 @@ def test_temporal_models_beat_the_mean_frame_on_held_out_scenes(medium_motion, t
   (flatten) 0.23, mean frame 0.17 balanced accuracy (chance 0.125; one standard error is ~0.04). At 300 steps
   the same CPU gave 0.62 / 0.30 / 0.18 (an earlier CPU: 0.46 / 0.40 / 0.21 against 0.125): MC3 and the
   CNN+LSTM learn direction slowly, so 300 steps left them within noise of the control. With the studies'
-  global average pool per frame (pool='avg') the CNN+LSTM scored 0.22 at 400 steps on a 12-scene set."""
+  global average pool per frame (pool='avg') the CNN+LSTM scored 0.22 at 400 steps on a 12-scene set.
+  The CNN+LSTM is no longer asserted here: 0.23 against 0.17 is 1.5 standard errors, a coin toss for a test,
+  at a quarter of the suite's slowest test; it learns a batch like every other config (above)."""
   base = _held_out_balanced_accuracy("mean_frame", medium_motion, str(tmp_path / "mean_frame"))
   got = {name: _held_out_balanced_accuracy(name, medium_motion, str(tmp_path / name), steps=600)
-         for name in ("ir_csn", "mc3", "cnn_lstm_flatten")}
+         for name in ("ir_csn", "mc3")}
   print("held-out balanced accuracy", got, "mean frame", base)
   assert base < 0.3, base  # chance 0.125: appearance alone does not tell the class
   assert got["ir_csn"] > base + 0.2 and got["mc3"] > base + 0.15, (got, base)
-  assert got["cnn_lstm_flatten"] > base + 0.04, (got, base)
