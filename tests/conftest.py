@@ -1,9 +1,16 @@
 """Shared fixtures. Every test process sees 8 CPU devices, as a multi-GPU user does."""
 
 import os
+import tempfile
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One persistent XLA compilation cache for the whole suite: its workers and the main.py processes tests start
+# compile the same small models again and again (measured: 48 s -> 43 s cold, 16 s warm for three train tests).
+# Keyed by the HLO, compile options and jax version, so a hit is the same executable; kept between runs.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"vidjax-tests-xla-cache-{os.getuid()}"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 import pathlib
 

@@ -55,6 +55,67 @@ def test_hmdb51_split_files(tmp_path):
     hmdb51.list_hmdb51(str(tmp_path), 1)
 
 
+def test_ucf101_found_as_the_official_archives_and_mmaction2_unpack(tmp_path):
+  import shutil
+
+  # the official archives: UCF-101/ (UCF101.rar) beside ucfTrainTestlist/ (the splits zip)
+  data = tmp_path / "data"
+  trees.write_ucf101(str(data / "UCF-101"))
+  shutil.move(data / "UCF-101" / "ucfTrainTestlist", data / "ucfTrainTestlist")
+  for data_dir in (data, data / "UCF-101", str(data / "UCF-101") + "/"):
+    listing = ucf101.list_ucf101(str(data_dir), 1)
+    assert listing.root == str(data / "UCF-101") and len(listing.splits["train"]) == 12
+    assert all(os.path.isfile(r.path) for split in ("train", "test") for r in listing.splits[split])
+  # MMAction2: data/ucf101/videos/<Class>/ and data/ucf101/annotations/{classInd,trainlist01,...}.txt
+  mm = tmp_path / "mmaction2" / "ucf101"
+  mm.mkdir(parents=True)
+  shutil.move(data / "UCF-101", mm / "videos")
+  shutil.move(data / "ucfTrainTestlist", mm / "annotations")
+  listing = ucf101.list_ucf101(str(mm), 1)
+  assert listing.root == str(mm / "videos") and len(listing.splits["test"]) == 6
+
+  # the videos one level too deep: one error, before any decoding, naming the folder to use
+  deep = tmp_path / "deep"
+  deep.mkdir()
+  shutil.move(mm / "annotations", deep / "ucfTrainTestlist")
+  (deep / "downloads").mkdir()
+  shutil.move(mm / "videos", deep / "downloads" / "UCF-101")
+  with pytest.raises(DatasetLayoutError, match=r"ucf101: the lists in .* name videos such as "
+                     r"'ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi', but none of the first 12 is under .*deep'.* "
+                     r"Point config.dataset.data_dir at '.*deep/downloads/UCF-101'\.$"):
+    ucf101.list_ucf101(str(deep), 1)
+  shutil.rmtree(deep / "downloads")
+  with pytest.raises(DatasetLayoutError, match=r"Point config.dataset.data_dir at the folder that holds the class "
+                                               r"folders \(ApplyEyeMakeup/, ...\)\.$"):
+    ucf101.list_ucf101(str(deep), 1)
+  with pytest.raises(DatasetLayoutError, match=r"ucf101: no ucfTrainTestlist/classInd.txt .* in '.*empty' or beside it "
+                                               r"\(found there: nothing\)"):
+    (tmp_path / "x" / "empty").mkdir(parents=True)
+    ucf101.list_ucf101(str(tmp_path / "x" / "empty"), 1)
+
+
+def test_hmdb51_found_in_a_videos_folder_beside_the_splits(tmp_path):
+  import shutil
+
+  root = tmp_path / "hmdb51"
+  trees.write_hmdb51(str(root))
+  (root / "videos").mkdir()
+  for cls in trees.HMDB_NAMES:
+    shutil.move(root / cls, root / "videos" / cls)
+  for data_dir in (root, root / "videos"):
+    listing = hmdb51.list_hmdb51(str(data_dir), 1)
+    assert listing.root == str(root / "videos") and len(listing.splits["train"]) == 4
+    assert all(os.path.isfile(r.path) for split in ("train", "test") for r in listing.splits[split])
+  shutil.move(root / "testTrainMulti_7030_splits", root / "annotations")  # split files straight in annotations/
+  assert hmdb51.list_hmdb51(str(root), 1).root == str(root / "videos")
+  shutil.move(root / "videos", root / "annotations" / "hmdb51_org")
+  (root / "annotations" / "hmdb51_org").rename(root / "clips")
+  with pytest.raises(DatasetLayoutError, match=r"hmdb51: the lists in .* name videos such as "
+                                               r"'brush_hair/Brushing_Hair_#1_brush_hair_h_nm_np1_ba_goo_0.avi'.* "
+                                               r"Point config.dataset.data_dir at '.*hmdb51/clips'\.$"):
+    hmdb51.list_hmdb51(str(root), 1)
+
+
 def test_video_folder_order_and_stratified_split(tmp_path):
   root = str(tmp_path / "my videos")
   trees.write_video_folder(root)
