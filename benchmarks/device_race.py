@@ -19,14 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from speed_race import NUM_CLASSES, _torch_model  # one definition of the PyTorch models
+from speed_race import NUM_CLASSES, _timed, _torch_model  # one definition of the PyTorch models and the timing
 
 MODELS = ("r2plus1d_18", "ir_csn_152", "cnn_lstm")
 CSN_152 = (3, 8, 36, 3)
@@ -34,18 +33,6 @@ CSN_152 = (3, 8, 36, 3)
 
 def _emit(row: dict) -> None:
   print(json.dumps(row), flush=True)
-
-
-def _median_time(call, reps: int) -> tuple[float, float]:
-  t = time.perf_counter()
-  call()
-  first = time.perf_counter() - t
-  times = []
-  for _ in range(reps):
-    t = time.perf_counter()
-    call()
-    times.append(time.perf_counter() - t)
-  return first, statistics.median(times)
 
 
 # ----------------------------------------------------------------------------------------------- JAX
@@ -115,7 +102,7 @@ def run_jax(a) -> None:
         cost = compiled.cost_analysis()
         cost = cost[0] if isinstance(cost, list) else cost
         mem = compiled.memory_analysis()
-        first, med = _median_time(call, a.reps)
+        first, med = _timed(call, a.reps)
         peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes
                 - mem.alias_size_in_bytes) if mem is not None else 0
         row.update(first_s=round(first, 4), median_s=med, clips_per_s=a.batch / med, flops=float(cost.get("flops", 0)),
@@ -132,7 +119,7 @@ def jax_peak(a) -> None:
   n = a.matmul
   x = jnp.ones((n, n), jnp.bfloat16)
   f = jax.jit(lambda x: x @ x)
-  _, med = _median_time(lambda: jax.block_until_ready(f(x)), 10)
+  _, med = _timed(lambda: jax.block_until_ready(f(x)), 10)
   dev = jax.devices()[0]
   _emit({"framework": "jax", "bf16_matmul_flops_per_s": 2 * n**3 / med, "device": dev.device_kind,
          "backend": jax.default_backend(), "jax": jax.__version__})
@@ -232,7 +219,7 @@ def run_torch(a) -> None:
           torch.cuda.empty_cache()
           torch.cuda.reset_peak_memory_stats()
         call = _torch_step(mode, model, opt, cast, video, labels, loss_fn, sync)
-        first, med = _median_time(call, a.reps)
+        first, med = _timed(call, a.reps)
         row.update(first_s=round(first, 4), median_s=med, clips_per_s=a.batch / med,
                    peak_mem_mb=round(torch.cuda.max_memory_allocated() / 2**20, 1) if dev.type == "cuda" else 0.0)
       except Exception as e:
@@ -251,7 +238,7 @@ def torch_peak(a) -> None:
     x @ x
     if dev.type == "cuda":
       torch.cuda.synchronize()
-  _, med = _median_time(call, 10)
+  _, med = _timed(call, 10)
   _emit({"framework": "torch", "bf16_matmul_flops_per_s": 2 * a.matmul**3 / med, "torch": torch.__version__,
          "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu"})
 
