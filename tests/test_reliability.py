@@ -2,6 +2,8 @@
 
 import glob
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -12,7 +14,8 @@ from vidjax import run as run_lib
 
 
 @pytest.mark.slow
-def test_failed_start_damaged_checkpoint_changed_split_settings_and_path_spelling(tiny_config, tmp_path, monkeypatch):
+def test_failed_start_damaged_checkpoint_changed_split_settings_and_path_spelling(tiny_config, tmp_path, monkeypatch,
+                                                                                   repo_root):
   workdir = tmp_path / "run"
   good_dir = tiny_config.dataset.data_dir
   # 1. A first start that fails (no videos where data_dir points) leaves nothing that refuses the corrected command.
@@ -44,6 +47,11 @@ def test_failed_start_damaged_checkpoint_changed_split_settings_and_path_spellin
     with open(path, "r+b") as f:
       f.truncate(os.path.getsize(path) // 2)
   assert evaluate.evaluate_checkpoint(tiny_config, str(workdir))["step"] == 3
+  # as a user runs it: one line about the damaged checkpoint, not orbax's ~900 lines of closed-event-loop tracebacks
+  p = subprocess.run([sys.executable, "main.py", "--mode=eval", f"--workdir={workdir}"], cwd=repo_root,
+                     capture_output=True, text=True, timeout=300)
+  assert p.returncode == 0, p.stderr[-3000:]
+  assert "checkpoints/6 cannot be restored" in p.stderr and "Event loop is closed" not in p.stderr, p.stderr[-3000:]
   assert train.train_and_evaluate(tiny_config, str(workdir))["step"] == 6
   assert sorted(os.listdir(workdir / "checkpoints")) == ["3", "6", "6.unreadable"]
   assert evaluate.evaluate_checkpoint(tiny_config, str(workdir))["step"] == 6
