@@ -1,9 +1,9 @@
 """What an install costs: venv size, install time (warm pip cache), `main.py --help` and time to the first step.
 
   python3 benchmarks/install_footprint.py --requirements=requirements.txt --venv=/tmp/venv_after
-  git worktree add /tmp/before 4a280f7                         # the last commit with TensorFlow
-  python3 benchmarks/install_footprint.py --requirements=/tmp/before/requirements.txt --venv=/tmp/venv_before \
-      --tree=/tmp/before
+  git worktree add /tmp/before_tf de783ef                      # the last commit with TensorFlow
+  python3 benchmarks/install_footprint.py --requirements=/tmp/before_tf/requirements.txt --venv=/tmp/venv_before \
+      --tree=/tmp/before_tf
 
 Creates the venv afresh (the pip cache is warmed by a first, untimed install into a scratch venv unless
 --no-warm), times `pip install -r`, sizes the venv, then times, from --tree (the code that goes with those

@@ -66,7 +66,7 @@ def evaluate_checkpoint(config: ml_collections.ConfigDict, workdir: str, checkpo
   run = run_lib.setup(config, workdir, splits=(split,), train=False)
   state, meta = run.checkpointer.restore(run.state, checkpoint)  # latest falls back past an unreadable one
   step = int(meta["step"])
-  run_lib.check_classes(run, step)
+  run_lib.check_classes(run, meta)
   report = evaluate_split(run, state, split, step, make_eval_step(config, run.mesh), checkpoint=checkpoint)
   run.checkpointer.close()
   return {**report, "step": step}

@@ -185,9 +185,10 @@ def with_clip_of(config: ml_collections.ConfigDict, identity: dict) -> ml_collec
   return c
 
 
-def check_classes(run: Run, step: int) -> None:
-  """Eval on a dataset whose classes differ from the checkpoint's would score the wrong labels."""
-  meta = run.checkpointer.read_meta(step)
+def check_classes(run: Run, meta: dict) -> None:
+  """Eval on a dataset whose classes differ from the checkpoint's (`meta`, its run record) would score the wrong
+  labels."""
+  step = meta["step"]
   saved = meta.get("identity", {}).get("classes")
   if saved is not None and tuple(saved) != tuple(run.classes):
     raise ValueError(f"The checkpoint at step {step} was trained on classes {saved[:5]}... ({len(saved)}); the "

@@ -138,7 +138,7 @@ def _train(run: run_lib.Run, start_time: float) -> dict:
   step = num_steps
   report = evaluate_now(step, write=True)
   run.checkpointer.wait_until_finished()
-  writer.flush()
+  writer.close()  # flushes
   paths = report.get("paths", {})
   logging.info("Done in %s.\n  checkpoints: %s\n  TensorBoard: tensorboard --logdir %s\n  metrics:     %s\n"
                "  confusion:   %s", _fmt_time(time.time() - start_time), run.checkpointer.directory, run.workdir,
