@@ -2,7 +2,7 @@
 shrunk by configs/zoo_small.py, same input, optimizer and steps, on the default synthetic_motion set), then the
 report over its points (report.md / report.csv / figures in the workdir).
 
-  .venv/bin/python benchmarks/zoo_table.py                                   # all models, 300 steps each
+  .venv/bin/python benchmarks/zoo_table.py                                   # all models, 600 steps each
   .venv/bin/python benchmarks/zoo_table.py --models=ir_csn,mean_frame --steps=100 --workdir=runs/zoo_quick
 
 The same as `python main.py --config=configs/sweeps/zoo.py --workdir=runs/zoo --mode=sweep`, with a choice of
@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", [], "Names from configs/zoo_small.py (default: all).")
-flags.DEFINE_integer("steps", 300, "Training steps per model.")
+flags.DEFINE_integer("steps", 600, "Training steps per model (configs/zoo_small.py's budget).")
 flags.DEFINE_string("workdir", None, "Where the points train (default: a new temporary folder).")
 
 

@@ -3,7 +3,8 @@
   python main.py --config=configs/zoo_small.py:r2plus1d --workdir=runs/zoo_r2plus1d
   python benchmarks/zoo_table.py            # all of them: held-out accuracy, parameters, MB, training time
 
-Names (after the colon): see SMALL. Input: 8 frames of 32 x 32 grey; AdamW 3e-3, batch 16, 300 steps.
+Names (after the colon): see SMALL. Input: 8 frames of 32 x 32 grey; AdamW 3e-3, batch 16, 600 steps.
+Each family keeps its paper's pooling (global average) unless its name says otherwise (cnn_lstm_flatten).
 The test suite trains some of these (tests/test_model_zoo.py); results are in benchmarks/BENCHMARKS.md.
 """
 
@@ -53,9 +54,9 @@ def get_config(name: str = "ir_csn"):
   c.train.warmup_steps = 10
   c.train.batch_size = 16
   c.eval_batch_size = 16
-  c.train.num_steps = 300
+  c.train.num_steps = 600
   c.train.class_weights = "balanced"
   c.log_every_steps = 50
   c.eval_every_steps = 0
-  c.checkpoint_every_steps = 300
+  c.checkpoint_every_steps = 600
   return c

@@ -79,3 +79,31 @@ def test_xla_conv_matches_direct_definition():
 def test_unknown_impl_is_refused():
   with pytest.raises(ValueError, match="conv impl"):
     layers.DepthwiseConv3D(impl="cudnn").init(jax.random.key(0), jnp.zeros((1, 3, 3, 3, 2)))
+
+
+@pytest.mark.parametrize("h,w,grid", [(6, 6, 2), (6, 6, 3), (7, 5, 3), (3, 3, 2), (4, 4, 4)])
+def test_grid_pool_is_an_adaptive_average_pool(h, w, grid):
+  """Cell (i, j) averages rows floor(i h / g)..ceil((i + 1) h / g) and the same for columns, as
+  torch.nn.AdaptiveAvgPool2d does; cells are flattened row-major, channels last."""
+  from vidjax.models.pooling import spatial_pool
+
+  x = np.random.default_rng(0).normal(size=(2, h, w, 5)).astype(np.float32)
+  want = np.zeros((2, grid, grid, 5), np.float32)
+  for i in range(grid):
+    for j in range(grid):
+      r0, r1 = (i * h) // grid, -((-(i + 1) * h) // grid)
+      c0, c1 = (j * w) // grid, -((-(j + 1) * w) // grid)
+      want[:, i, j] = x[:, r0:r1, c0:c1].mean(axis=(1, 2))
+  got = np.asarray(spatial_pool(jnp.asarray(x), "grid", grid))
+  np.testing.assert_allclose(got, want.reshape(2, -1), rtol=1e-6, atol=1e-6)
+  np.testing.assert_allclose(np.asarray(spatial_pool(jnp.asarray(x), "avg")), x.mean(axis=(1, 2)), rtol=1e-6, atol=1e-6)
+
+
+def test_pool_settings_are_checked():
+  from vidjax.models.pooling import spatial_pool
+
+  x = jnp.zeros((1, 3, 3, 4))
+  with pytest.raises(ValueError, match=r"config.model.grid=4 must be between 1 and the last feature map's size \(3x3\)"):
+    spatial_pool(x, "grid", 4)
+  with pytest.raises(ValueError, match=r"config.model.pool='max' is not one of"):
+    spatial_pool(x, "max")

@@ -85,8 +85,9 @@ TRAINED_IN_FULL = ("ir_csn", "mc3", "mean_frame")  # by the held-out test below
 def test_every_model_config_learns_a_batch(name, tiny_motion_root, real_batch, tmp_path):
   """Built through its config only; 40 train steps on one real batch must halve the loss. Frozen parts stay put.
 
-  Heads over a frozen *random* backbone only have to cut it by a fifth: random features of 8 look-alike clips
-  are not separable, so halving is not a property of the code (one frozen head was still at 0.63x after 120 steps).
+  Heads over a frozen *random* backbone get 80 steps and only have to cut it by a fifth: random features of 8
+  look-alike clips are not separable, so halving is not a property of the code (one frozen head was still at
+  0.63x after 120 steps; on the rotation/zoom set frozen_mlp was at 0.82x after 40).
   Training over imported frozen weights is tested in tests/test_weights.py."""
   from functools import partial
 
@@ -104,7 +105,7 @@ def test_every_model_config_learns_a_batch(name, tiny_motion_root, real_batch, t
   step = steps.make_train_step(class_weights=jnp.ones(8), donate=False)
   batch = jax.device_put(real_batch, jax.devices()[0])  # one device: data parallelism is tested in test_train.py
   losses = []
-  for _ in range(40):
+  for _ in range(80 if name.startswith("frozen") else 40):
     state, m = step(state, batch, jax.random.key(1))
     losses.append(float(m.compute()["loss"]))
   assert all(math.isfinite(x) for x in losses), losses
@@ -140,16 +141,14 @@ def _held_out_balanced_accuracy(name, medium_motion, workdir, steps=300):
 @pytest.mark.slow
 def test_temporal_models_beat_the_mean_frame_on_held_out_scenes(medium_motion, tmp_path):
   """Same data and optimizer for all; 140 held-out videos (7 of 30 scenes); the mean frame trains 300 steps, the
-  temporal models 600. Measured on the 2-core Xeon dev machine (2026-11-29): ir-CSN 0.93, MC3 0.72, CNN+LSTM
-  (flatten) 0.23, mean frame 0.17 balanced accuracy (chance 0.125; one standard error is ~0.04). At 300 steps
-  the same CPU gave 0.62 / 0.30 / 0.18 (an earlier CPU: 0.46 / 0.40 / 0.21 against 0.125): MC3 and the
-  CNN+LSTM learn direction slowly, so 300 steps left them within noise of the control. With the studies'
-  global average pool per frame (pool='avg') the CNN+LSTM scored 0.22 at 400 steps on a 12-scene set.
-  The CNN+LSTM is no longer asserted here: 0.23 against 0.17 is 1.5 standard errors, a coin toss for a test,
-  at a quarter of the suite's slowest test; it learns a batch like every other config (above)."""
+  temporal models 600. Measured on the 2-core Xeon dev machine (2026-11-29, the set with rotation and zoom): ir-CSN
+  0.62, MC3 0.31, mean frame 0.16 balanced accuracy (chance 0.125; one standard error is ~0.04). On the earlier,
+  translation-only set: 0.93 / 0.72 / 0.17. The CNN+LSTM is not asserted here (0.23 against 0.17 on the earlier
+  set was a coin toss for a test); it learns a batch like every other config (above), and the zoo table in
+  benchmarks/BENCHMARKS.md compares every family on the full default set."""
   base = _held_out_balanced_accuracy("mean_frame", medium_motion, str(tmp_path / "mean_frame"))
   got = {name: _held_out_balanced_accuracy(name, medium_motion, str(tmp_path / name), steps=600)
          for name in ("ir_csn", "mc3")}
   print("held-out balanced accuracy", got, "mean frame", base)
   assert base < 0.3, base  # chance 0.125: appearance alone does not tell the class
-  assert got["ir_csn"] > base + 0.2 and got["mc3"] > base + 0.15, (got, base)
+  assert got["ir_csn"] > base + 0.3 and got["mc3"] > base + 0.08, (got, base)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from input_pipeline import decode
+from input_pipeline.sources import synthetic_motion as sm
 from tests.dataset_trees import write_camera_mp4, write_clip
 from vidjax import checkpointing, metrics, sweep
 from vidjax.reports import eval_files, runs
@@ -109,6 +110,11 @@ def test_two_point_sweep_then_report_then_rerun_skips(tiny_config, tmp_path):
   with open(os.path.join(workdir, "report.md")) as f:
     md = f.read()
   assert "| lr_low | csn/ir |" in md and "report_train_loss.png" in md
+  recall_rows = [line for line in md.splitlines() if line.startswith("| lr_low | ") and "csn/ir" not in line]
+  [found] = [e for e in eval_files.find(os.path.join(workdir, "lr_low")) if e["step"] == 6]
+  with open(found["path"]) as f:
+    per_class = json.load(f)["per_class"]
+  assert recall_rows == ["| lr_low | " + " | ".join(f"{100 * per_class[c]['recall']:.0f}" for c in sm.CLASSES) + " |"]
   for name in ("report_train_loss.png", "report_eval_accuracy.png", "report_per_class_f1.png"):
     _png_ok(os.path.join(workdir, name))
   for name in os.listdir(os.path.join(workdir, "lr_low", "eval")):

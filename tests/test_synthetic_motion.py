@@ -51,11 +51,71 @@ def test_videos_vary_in_size_fps_and_length(tiny_motion_root):
   assert len({p[0] for p in props}) > 1 and len({p[1] for p in props}) > 1 and len({p[2] for p in props}) > 1
 
 
-def test_rendering_is_deterministic_and_class_changes_only_the_order():
-  a, fps_a = sm.render_video(0, sm.CLASSES.index("MoveLeft"), 3, 1, TINY)
-  b, fps_b = sm.render_video(0, sm.CLASSES.index("MoveLeft"), 3, 1, TINY)
+def test_rendering_is_deterministic():
+  a, fps_a = sm.render_video(0, sm.CLASSES.index("RotateCW"), 3, 1, TINY)
+  b, fps_b = sm.render_video(0, sm.CLASSES.index("RotateCW"), 3, 1, TINY)
   np.testing.assert_array_equal(a, b)
   assert fps_a == fps_b
+
+
+def test_classes_are_translation_rotation_and_zoom_each_way():
+  assert sm.CLASSES == ("MoveDown", "MoveLeft", "MoveRight", "MoveUp", "RotateCCW", "RotateCW", "ZoomIn", "ZoomOut")
+  assert {sm.MOTIONS[c] for c in sm.CLASSES} == {(a, d) for a in sm.AXES for d in (-1, 1)}
+
+
+def _along(plan: sm.Plan, k: int) -> np.ndarray:
+  """Object k's coordinate along its own axis."""
+  return {"x": plan.x, "y": plan.y, "angle": plan.angle, "scale": np.log(plan.radius)}[sm.AXES[k]][k]
+
+
+@pytest.mark.parametrize("cls", sm.CLASSES)
+def test_the_actor_moves_one_way_and_every_distractor_comes_back(cls):
+  axis, direction = sm.MOTIONS[cls]
+  for clip in range(1, 6):
+    plan = sm.plan_video(0, sm.CLASSES.index(cls), 2, clip, sm.GenerationSpec())
+    for k, ax in enumerate(sm.AXES):
+      path = _along(plan, k)
+      others = [v[k] for name, v in (("x", plan.x), ("y", plan.y), ("angle", plan.angle), ("scale", plan.radius))
+                if name != ax]
+      assert all(np.ptp(v) == 0 for v in others)  # each object moves along its own axis only
+      steps = np.diff(path) * (direction if ax == axis else 1)
+      if ax == axis:
+        assert (steps >= 0).all() and steps.sum() > 0.2, (cls, ax)  # steady, one way, the whole range
+      else:
+        assert abs(path[-1] - path[0]) < 1e-9 and np.ptp(path) > 0.2, (cls, ax)  # back and forth: net zero
+
+
+def _flow_about(frames: np.ndarray, plan: sm.Plan, k: int) -> tuple[float, float, float, float]:
+  """Mean optical flow (vx, vy), curl and divergence in a window round object k, from the pixels."""
+  import cv2
+
+  side = min(plan.size)
+  ox, oy = (plan.size[0] - side) / 2, (plan.size[1] - side) / 2
+  grey = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
+  total = np.zeros(4)
+  for i in range(len(grey) - 1):
+    flow = cv2.calcOpticalFlowFarneback(grey[i], grey[i + 1], None, 0.5, 3, 9, 3, 5, 1.1, 0)
+    cx, cy = ox + plan.x[k, i] * side, oy + plan.y[k, i] * side
+    r = int(0.2 * side)
+    y0, x0 = int(cy) - r, int(cx) - r
+    win = flow[max(y0, 0):int(cy) + r, max(x0, 0):int(cx) + r]
+    yy, xx = np.mgrid[0:win.shape[0], 0:win.shape[1]]
+    rx, ry = xx + max(x0, 0) - cx, yy + max(y0, 0) - cy
+    vx, vy = win[..., 0], win[..., 1]
+    total += [vx.mean(), vy.mean(), (rx * vy - ry * vx).mean(), (rx * vx + ry * vy).mean()]
+  return tuple(total)
+
+
+@pytest.mark.parametrize("cls", sm.CLASSES)
+def test_the_pixels_move_as_the_class_says(cls):
+  """Farneback flow round the actor: translation, spin (clockwise on screen) and zoom as named."""
+  label = sm.CLASSES.index(cls)
+  plan = sm.plan_video(0, label, 1, 1, sm.GenerationSpec())
+  frames, _ = sm.render_video(0, label, 1, 1, sm.GenerationSpec())
+  axis, direction = sm.MOTIONS[cls]
+  vx, vy, curl, div = _flow_about(frames, plan, sm.AXES.index(axis))
+  measured = {"x": vx, "y": vy, "angle": curl, "scale": div}[axis]
+  assert measured * direction > 0, (cls, vx, vy, curl, div)
 
 
 def test_generation_is_idempotent_and_refuses_other_settings(tiny_motion_root):

@@ -52,8 +52,8 @@ def base_config(model: str = "csn") -> ml_collections.ConfigDict:
   c.dataset.store_fps = 0.0  # 0 keeps the source rate
   c.dataset.store_max_frames = 0
   c.dataset.decode_workers = 0  # 0 = one per CPU core
-  c.dataset.synthetic_groups = 20  # synthetic_motion only: scenes (4 held out per split)
-  c.dataset.synthetic_clips_per_group = 4
+  c.dataset.synthetic_groups = 80  # synthetic_motion only: scenes (a quarter held out per split)
+  c.dataset.synthetic_clips_per_group = 1  # per class and scene: many scenes, few clips, generalise best
 
   c.input = ml_collections.ConfigDict()
   c.input.num_frames = 16

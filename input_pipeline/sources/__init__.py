@@ -44,6 +44,8 @@ def cache_root() -> str:
 def data_dir(d: ml_collections.ConfigDict) -> str:
   if d.data_dir:
     return os.path.abspath(os.path.expanduser(d.data_dir))
+  if d.name == "synthetic_motion":  # a new format generates beside an old cache instead of clashing with it
+    return os.path.join(cache_root(), f"synthetic_motion_v{synthetic_motion.FORMAT_VERSION}")
   return os.path.join(cache_root(), d.name)
 
 

@@ -13,13 +13,14 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from vidjax.models.pooling import POOLS, spatial_pool
+
 BACKBONES = ("simple", "vgg", "resnet")
 DEFAULTS = {  # name -> (widths, convs or blocks per stage)
     "simple": ((32, 64, 128), (1, 1, 1)),
     "vgg": ((32, 64, 128, 256, 512), (2, 2, 2, 2, 2)),
     "resnet": ((64, 128, 256, 512), (2, 2, 2, 2)),  # resnet18
 }
-POOLS = ("avg", "flatten")
 ACTIVATIONS = {"relu": nn.relu, "leaky_relu": nn.leaky_relu}  # leaky slope 0.01, as torch and flax default
 
 
@@ -43,14 +44,15 @@ def _conv(features: int, kernel: int, stride: int, dtype, name: str, use_bias: b
 
 
 class PlainCNN(nn.Module):
-  """Stages of 3x3 convs (+ BatchNorm) + activation, each stage ending in a 2x2 max pool; global average pool."""
+  """Stages of 3x3 convs (+ BatchNorm) + activation, each stage ending in a 2x2 max pool; then `pool`."""
 
   widths: Sequence[int]
   depths: Sequence[int]
   batch_norm: bool = False
   activation: str = "relu"
-  pool: str = "avg"  # avg: global average pool (the studies); flatten: keep where things are
+  pool: str = "avg"  # avg: global average pool (the studies); grid / flatten keep where things are (pooling.py)
   dtype: jnp.dtype | None = None
+  grid: int = 2
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
@@ -63,7 +65,7 @@ class PlainCNN(nn.Module):
           x = _bn(train, self.dtype, f"bn{s + 1}_{i + 1}")(x)
         x = act(x)
       x = max_pool_2x2(x)
-    return x.reshape(x.shape[0], -1) if self.pool == "flatten" else x.mean(axis=(1, 2))
+    return spatial_pool(x, self.pool, self.grid)
 
 
 class BasicBlock2D(nn.Module):
@@ -87,6 +89,8 @@ class ResNet2D(nn.Module):
   depths: Sequence[int] = (2, 2, 2, 2)
   num_classes: int = 0
   dtype: jnp.dtype | None = None
+  pool: str = "avg"  # avg is torchvision's; grid keeps a coarse layout (pooling.py)
+  grid: int = 2
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
@@ -95,7 +99,7 @@ class ResNet2D(nn.Module):
     for s, (planes, n) in enumerate(zip(self.widths, self.depths, strict=True)):
       for b in range(n):
         x = BasicBlock2D(planes, 2 if (s > 0 and b == 0) else 1, self.dtype, name=f"layer{s + 1}_{b}")(x, train)
-    x = x.mean(axis=(1, 2))
+    x = spatial_pool(x, self.pool, self.grid)
     if self.num_classes:
       x = nn.Dense(self.num_classes, dtype=jnp.float32, name="fc")(x.astype(jnp.float32))
     return x
@@ -103,7 +107,7 @@ class ResNet2D(nn.Module):
 
 def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] = (), batch_norm: bool = False,
                   activation: str = "relu", dtype=None, module_name: str = "backbone", remat: bool = False,
-                  pool: str = "avg") -> nn.Module:
+                  pool: str = "avg", grid: int = 2) -> nn.Module:
   """widths/depths () take the backbone's defaults (DEFAULTS); remat recomputes activations in the backward pass."""
   if name not in BACKBONES:
     raise ValueError(f"config.model.backbone={name!r} is not one of {BACKBONES}")
@@ -116,12 +120,12 @@ def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] =
   if pool not in POOLS:
     raise ValueError(f"config.model.pool={pool!r} is not one of {POOLS}")
   if name == "resnet":
-    if pool != "avg":
-      raise ValueError("config.model.pool='flatten' is for the simple and vgg backbones; resnet pools globally")
+    if pool == "flatten":
+      raise ValueError("config.model.pool='flatten' is for the simple and vgg backbones; resnet takes avg or grid")
     cls = nn.remat(ResNet2D, static_argnums=(2,)) if remat else ResNet2D
-    return cls(widths, depths, dtype=dtype, name=module_name)
+    return cls(widths, depths, dtype=dtype, pool=pool, grid=grid, name=module_name)
   cls = nn.remat(PlainCNN, static_argnums=(2,)) if remat else PlainCNN
-  return cls(widths, depths, batch_norm, activation, pool, dtype, name=module_name)
+  return cls(widths, depths, batch_norm, activation, pool, dtype, grid, name=module_name)
 
 
 def per_frame(backbone: nn.Module, x: jax.Array, train: bool) -> jax.Array:

@@ -25,8 +25,9 @@ class CNNLSTM(nn.Module):
   batch_norm: bool = False  # simple/vgg; resnet always has it
   activation: str = "relu"  # relu | leaky_relu
   # avg: global average pool per frame (the studies). It discards where things are, so the LSTM sees
-  # motion only indirectly; flatten keeps the last feature map's layout (simple/vgg backbones).
+  # motion only indirectly; grid (grid x grid cells) and flatten (simple/vgg) keep the layout (pooling.py).
   pool: str = "avg"
+  grid: int = 2
   lstm_hidden: int = 256
   lstm_layers: int = 1
   dropout: float = 0.0  # on the frame features and on the last LSTM state
@@ -36,7 +37,7 @@ class CNNLSTM(nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     backbone = make_backbone(self.backbone, self.widths, self.depths, self.batch_norm, self.activation, self.dtype,
-                             remat=self.remat, pool=self.pool)
+                             remat=self.remat, pool=self.pool, grid=self.grid)
     f = per_frame(backbone, x, train)
     f = nn.Dropout(self.dropout, deterministic=not train)(f)
     _, (_, h) = StackedLSTM(self.lstm_hidden, self.lstm_layers, self.dtype, name="lstm")(f)

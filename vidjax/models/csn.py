@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from vidjax.models.layers import Conv3D, DepthwiseConv3D, Pointwise
+from vidjax.models.pooling import spatial_pool
 
 VARIANTS = ("ir", "ip", "dw2plus1d")
 DEPTHS = {26: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -60,7 +61,7 @@ class CSNBlock(nn.Module):
 
 
 class CSN(nn.Module):
-  """Stem conv -> stages of CSN bottleneck blocks -> global average pool -> linear."""
+  """Stem conv -> stages of CSN bottleneck blocks -> pool (global average, or a spatial grid) -> linear."""
 
   num_classes: int
   stem_features: int = 64
@@ -74,6 +75,10 @@ class CSN(nn.Module):
   expansion: int = 4  # block output / bottleneck channels
   variant: str = "ir"
   zero_init_residual: bool = True
+  # avg: global average pool (the paper); grid: average over a grid x grid layout, which keeps where motion
+  # happens (vidjax/models/pooling.py says when that matters).
+  pool: str = "avg"
+  grid: int = 2
   dropout: float = 0.0
   remat: bool = False  # recompute each block's activations in the backward pass (memory measured: BENCHMARKS.md)
   conv_impl: str = "auto"
@@ -98,6 +103,6 @@ class CSN(nn.Module):
         strides = self.stage_strides[s] if b == 0 else (1, 1, 1)
         x = block_cls(features, max(1, features // self.expansion), strides, self.variant, self.zero_init_residual,
                      self.conv_impl, self.dtype, name=f"stage{s + 1}_block{b + 1}")(x, train)
-    x = x.mean(axis=(1, 2, 3))
+    x = spatial_pool(x.mean(axis=1), self.pool, self.grid)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     return nn.Dense(self.num_classes, dtype=jnp.float32, name="head")(x.astype(jnp.float32))

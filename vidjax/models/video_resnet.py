@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from vidjax.models.layers import Conv3D
+from vidjax.models.pooling import spatial_pool
 
 ARCHS = ("r3d", "mc3", "r2plus1d")
 DEPTHS = {10: ("basic", (1, 1, 1, 1)), 18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)),
@@ -94,6 +95,9 @@ class VideoResNet(nn.Module):
   arch: str = "r2plus1d"
   depth: int = 18
   widths: Sequence[int] = (64, 128, 256, 512)
+  # avg: global average pool (torchvision); grid: average over a grid x grid layout (vidjax/models/pooling.py)
+  pool: str = "avg"
+  grid: int = 2
   dropout: float = 0.0  # before the classifier; torchvision has none
   remat: bool = False
   conv_impl: str = "auto"
@@ -121,6 +125,6 @@ class VideoResNet(nn.Module):
         x = block_cls(block, _conv_kind(self.arch, stage), inplanes, planes, stride, self.conv_impl, self.dtype,
                       name=f"layer{stage + 1}_{b}")(x, train)
         inplanes = planes * _EXPANSION[block]
-    x = x.mean(axis=(1, 2, 3))
+    x = spatial_pool(x.mean(axis=1), self.pool, self.grid)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     return nn.Dense(self.num_classes, dtype=jnp.float32, name="fc")(x.astype(jnp.float32))

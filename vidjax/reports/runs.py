@@ -125,6 +125,26 @@ HEADERS = {"run": "run", "model": "model", "top1": "top-1 %", "top5": "top-5 %",
            "train_minutes": "train min", "train_clips_per_sec": "train clips/s", "steps": "steps", "eval": "from"}
 
 
+MAX_RECALL_COLUMNS = 12  # beyond this a run x class table stops being readable; per_class.csv has every class
+
+
+def _recall_table(runs: list[dict]) -> list[str]:
+  """Markdown lines: per-class recall of every run (rows) on a shared class list, when it is short enough to read."""
+  if not runs:
+    return []
+  classes = runs[0]["report"]["classes"]
+  same = [r for r in runs if r["report"]["classes"] == classes]
+  if len(classes) > MAX_RECALL_COLUMNS:
+    return ["", f"Per-class recall: {len(classes)} classes, see each run's per_class.csv."]
+  lines = ["", "Per-class recall (%) of the same evaluation:", "", "| run | " + " | ".join(classes) + " |",
+           "|" + "---|" * (len(classes) + 1)]
+  for r in same:
+    per = r["report"]["per_class"]
+    lines.append(f"| {r['row']['run']} | " + " | ".join(
+        f"{100 * per[c]['recall']:.0f}" if c in per else "" for c in classes) + " |")
+  return lines
+
+
 def write_report(directory: str) -> dict[str, str]:
   """Writes report.md, report.csv and the figures into `directory`; returns their paths."""
   directory = os.path.abspath(directory)
@@ -171,6 +191,7 @@ def write_report(directory: str) -> dict[str, str]:
             f"![evaluation accuracy]({os.path.basename(files['eval_accuracy'])})"]
   if "per_class_f1" in files:
     lines.append(f"![per-class F1]({os.path.basename(files['per_class_f1'])})")
+  lines += _recall_table(with_report)
   with open(files["markdown"], "w") as f:
     f.write("\n".join(lines) + "\n")
   return files
