@@ -52,7 +52,7 @@ def get_config():
   c.model.conv_impl = "auto"
 
   c.train.batch_size = 16
-  c.train.num_steps = 1600
+  c.train.num_steps = 1700
   c.train.optimizer = "adamw"
   c.train.learning_rate = 3e-3
   c.train.warmup_steps = 50
@@ -60,6 +60,6 @@ def get_config():
   c.train.class_weights = "balanced"
 
   c.log_every_steps = 100
-  c.eval_every_steps = 800
-  c.checkpoint_every_steps = 800
+  c.eval_every_steps = 850
+  c.checkpoint_every_steps = 850
   return c
