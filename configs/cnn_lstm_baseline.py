@@ -5,6 +5,8 @@
           --config.dataset.max_train_per_class=30  (the study's subset)
 
 Frames: 16 evenly spaced per video (the study's sampling), 112 x 112 RGB.
+Pooling: pool="avg" (each frame globally averaged before the LSTM) is the study's; it cannot see where things
+move. --config.model.pool=grid (or flatten) keeps the layout (vidjax/models/pooling.py).
 """
 
 from configs.common import study_input

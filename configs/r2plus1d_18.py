@@ -10,6 +10,10 @@ downloaded by you beforehand:
 From scratch, drop --config.init.path. torchvision normalises with per-channel
 Kinetics statistics; vidjax uses one mean/std (config.input.mean/std), which
 fine-tuning absorbs. On a 2-core CPU one training step takes minutes: use a GPU.
+
+Pooling: pool="avg" (global average, torchvision's and the paper's) is the default and the one imported
+weights were trained with; --config.model.pool=grid --config.model.grid=2 averages over a 2 x 2 layout
+instead, for classes whose direction lives in where motion happens (vidjax/models/pooling.py).
 """
 
 from configs.common import study_input

@@ -7,7 +7,7 @@ depthwise + (2+1)D CSN, on the embedded synthetic_motion set by default.
     --config.dataset.name=ucf101 --config.dataset.data_dir=/data/UCF-101 --config.input.flip=True
 
 Every point trains 1,200 steps (batch 16, AdamW 3e-3, cosine) on 8 frames of 32 x 32 grey and is evaluated
-every 200 steps on the held-out scenes; at configs/zoo_small.py's 300 steps most families are still near chance.
+every 200 steps on the held-out scenes (configs/zoo_small.py's own budget is 600 steps).
 The report written at the end is the study's results table: top-1, top-5, mean class accuracy, macro-F1,
 parameters, size, GFLOPs, training time. README's Results section shows one, with its command and wall time.
 """
