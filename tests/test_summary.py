@@ -11,16 +11,17 @@ from vidjax.models import build_model
 def test_summary_rows_add_up_and_follow_call_order():
   c = get_config()
   model = build_model(c.model, 8)
-  shape = (1, 16, 48, 48, 1)
+  shape = (1, 8, 48, 48, 1)
   s = summary.summarize(model, shape)
   assert [r["layer"] for r in s["rows"]] == ["stem_conv", "stem_bn", "stage1_block1", "stage2_block1",
                                              "stage3_block1", "head"]
-  assert s["rows"][2]["output"] == (16, 24, 24, 24) and s["rows"][-1]["output"] == (8,)
+  # stem stride 2 then the stem's 1x3x3 max pool, stride 2: 48 -> 24 -> 12
+  assert s["rows"][2]["output"] == (8, 12, 12, 32) and s["rows"][-1]["output"] == (8,)
   variables = model.init(jax.random.key(0), np.zeros(shape, np.float32))
-  assert s["parameters"] == sum(p.size for p in jax.tree.leaves(variables["params"])) == 31_504
-  assert abs(s["gflops_per_clip"] - 0.099) < 0.01
+  assert s["parameters"] == sum(p.size for p in jax.tree.leaves(variables["params"])) == 52_344
+  assert abs(s["gflops_per_clip"] - 0.023) < 0.003
   text = summary.format_summary("csn", shape, s)
-  assert "total parameters 31,504" in text and "stage3_block1" in text
+  assert "total parameters 52,344" in text and "stage3_block1" in text
 
 
 def test_summary_of_a_cnn_lstm_shows_the_lstm_sequence():
