@@ -107,3 +107,36 @@ def test_pool_settings_are_checked():
     spatial_pool(x, "grid", 4)
   with pytest.raises(ValueError, match=r"config.model.pool='max' is not one of"):
     spatial_pool(x, "max")
+
+
+@pytest.mark.parametrize("config_name,overrides,head,features", [
+    ("csn", {"pool": "grid", "grid": 3}, ("head",), 3 * 3 * 128),
+    ("r3d_18", {"pool": "grid", "grid": 2, "depth": 10, "widths": (8, 16, 32, 64)}, ("fc",), 2 * 2 * 64),
+    ("cnn_lstm_resnet", {"pool": "grid", "grid": 2, "widths": (16, 32, 64), "depths": (1, 1, 1), "lstm_hidden": 8},
+     ("lstm",), None),
+])
+def test_every_family_takes_a_grid_head_from_its_config(config_name, overrides, head, features):
+  """`pool="grid"` is a config setting of the CSN, the video ResNets and the CNN+LSTMs; the head's input grows."""
+  import importlib
+
+  from vidjax.models import build_model
+
+  c = importlib.import_module(f"configs.{config_name}").get_config()
+  for k, v in overrides.items():
+    c.model[k] = v
+  x = np.zeros((1, 8, 48, 48, 1), np.float32)
+  model = build_model(c.model, 8)
+  variables = model.init(jax.random.key(0), x)
+  assert model.apply(variables, x).shape == (1, 8)
+  params = variables["params"]
+  for name in head:
+    params = params[name]
+  if features:
+    assert params["kernel"].shape == (features, 8)
+
+
+def test_flatten_is_refused_for_the_resnet_backbone():
+  from vidjax.models.backbones2d import make_backbone
+
+  with pytest.raises(ValueError, match="pool='flatten' is for the simple and vgg backbones; resnet takes avg or grid"):
+    make_backbone("resnet", pool="flatten")
