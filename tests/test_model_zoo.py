@@ -57,6 +57,21 @@ def test_every_csn_depth_builds_with_bottleneck_stages():
 ZOO = zoo_small.SMALL
 
 
+def test_frame_diff_shows_the_cnn_each_frame_and_its_change_from_the_previous():
+  """cnn_lstm's frame_diff=True is the same network fed [frame_t, frame_t - frame_(t-1)] (zero change at t=0)."""
+  from vidjax.models.cnn_lstm import CNNLSTM
+
+  x = jax.random.normal(jax.random.key(1), (2, 5, 16, 16, 3))
+  kw = {"num_classes": 4, "widths": (8, 16), "depths": (1, 1), "lstm_hidden": 8}
+  with_diff = CNNLSTM(frame_diff=True, **kw)
+  variables = with_diff.init(jax.random.key(0), x)
+  stem = jax.tree.leaves(variables["params"]["backbone"])
+  assert any(p.ndim == 4 and p.shape[2] == 6 for p in stem)  # 3 colour + 3 change channels
+  change = x - jnp.concatenate([x[:, :1], x[:, :-1]], axis=1)
+  by_hand = CNNLSTM(frame_diff=False, **kw).apply(variables, jnp.concatenate([x, change], -1))
+  np.testing.assert_allclose(with_diff.apply(variables, x), by_hand, rtol=1e-6, atol=1e-6)
+
+
 def zoo_config(name, root, store_dir, steps):
   """configs/zoo_small.py:<name> on the given synthetic set, for `steps` steps."""
   c = shrink(zoo_small.get_config(name), root, TINY, store_dir)

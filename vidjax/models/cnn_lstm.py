@@ -28,6 +28,9 @@ class CNNLSTM(nn.Module):
   # motion only indirectly; grid (grid x grid cells) and flatten (simple/vgg) keep the layout (pooling.py).
   pool: str = "avg"
   grid: int = 2
+  # False: each frame alone (the studies). True: each frame's CNN also sees its difference from the previous
+  # frame (TSN's RGB difference), so a 2D backbone can see motion; imported 3-channel stems do not fit it.
+  frame_diff: bool = False
   lstm_hidden: int = 256
   lstm_layers: int = 1
   dropout: float = 0.0  # on the frame features and on the last LSTM state
@@ -38,6 +41,8 @@ class CNNLSTM(nn.Module):
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     backbone = make_backbone(self.backbone, self.widths, self.depths, self.batch_norm, self.activation, self.dtype,
                              remat=self.remat, pool=self.pool, grid=self.grid)
+    if self.frame_diff:
+      x = jnp.concatenate([x, x - jnp.concatenate([x[:, :1], x[:, :-1]], axis=1)], axis=-1)
     f = per_frame(backbone, x, train)
     f = nn.Dropout(self.dropout, deterministic=not train)(f)
     _, (_, h) = StackedLSTM(self.lstm_hidden, self.lstm_layers, self.dtype, name="lstm")(f)
