@@ -6,6 +6,7 @@
   python main.py --config=configs/csn.py --mode=summary --tensors                    # the model's tables
   python main.py --config=configs/sweeps/ucf101_study.py --workdir=runs/ucf --mode=sweep  # every point, then a report
   python main.py --workdir=runs/ucf --mode=report                                    # report over runs
+  python main.py --config=configs/csn.py --workdir=runs/eda --mode=analyze           # the dataset's analysis + health
 """
 
 import sys
@@ -19,11 +20,12 @@ config_flags.DEFINE_config_file(
     "config when this is left out; `configs/workdir.py:DIR` loads a run's config to override its eval views.",
     lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory of the run (checkpoints, TensorBoard logs, evaluations) or the sweep.")
-MODES = ["train", "eval", "predict", "summary", "sweep", "report"]
+MODES = ["train", "eval", "predict", "summary", "sweep", "report", "analyze"]
 flags.DEFINE_enum("mode", "train", MODES,
                   "train: train (resuming) then evaluate; eval: evaluate a checkpoint; predict: classify --video; "
                   "summary: the model's tables; sweep: run every point of a sweep config; report: table + figures "
-                  "over a run or a folder of runs.")
+                  "over a run or a folder of runs; analyze: the dataset's exploratory analysis and health check "
+                  "into WORKDIR/analysis/.")
 flags.DEFINE_string("checkpoint", "latest", "eval/predict: latest, best (highest config.select_metric recorded while "
                     "training) or a step number.")
 flags.DEFINE_string("video", None, "predict: a video file, or a folder searched recursively for video files.")
@@ -36,7 +38,7 @@ flags.DEFINE_integer("num_processes", None, "Number of processes in the cluster.
 flags.DEFINE_integer("process_id", None, "This process's index, 0..num_processes-1.")
 
 _NEEDS = {"train": ("config", "workdir"), "sweep": ("config", "workdir"), "eval": ("workdir",),
-          "predict": ("workdir", "video"), "report": ("workdir",), "summary": ()}
+          "predict": ("workdir", "video"), "report": ("workdir",), "summary": (), "analyze": ("config", "workdir")}
 
 
 def _parse_flags(argv: list[str]) -> list[str]:
@@ -110,6 +112,10 @@ def main(argv: list[str]) -> None:
     elif mode == "sweep":
       from vidjax import sweep
       sweep.run_sweep(config, FLAGS.workdir)
+    elif mode == "analyze":
+      from vidjax.analysis import dataset_report
+      files = dataset_report.analyze(config, FLAGS.workdir)
+      print(f"Analysis written: {files['md']} (and {files['json']}, figures beside them)", flush=True)
     else:
       from vidjax.reports import runs
       files = runs.write_report(FLAGS.workdir)

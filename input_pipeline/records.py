@@ -85,8 +85,23 @@ def _int64_list(buf: memoryview, start: int, end: int) -> np.ndarray:
   return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
+def _float_list(buf: memoryview, start: int, end: int) -> np.ndarray:
+  parts = []
+  for number, wire_type, a, b in _fields(buf, start, end):
+    if number != 1:
+      continue
+    if wire_type == _LEN:  # packed little-endian float32s, as writers emit by default
+      if (b - a) % 4:
+        raise CorruptRecordError("a packed float list is not a whole number of floats")
+      parts.append(np.frombuffer(buf[a:b], "<f4"))
+    elif wire_type == _I32:
+      parts.append(np.frombuffer(buf[a:b], "<f4"))
+  return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+
+
 def parse_example(raw: bytes, wanted: tuple[bytes, ...]) -> dict[str, memoryview | np.ndarray]:
-  """tf.train.Example bytes -> {name: memoryview of the first bytes value | int64 array} for `wanted` keys."""
+  """tf.train.Example bytes -> {name: memoryview of the first bytes value | int64 array | float32 array} for `wanted`
+  keys."""
   buf = memoryview(raw)
   out: dict[str, memoryview | np.ndarray] = {}
   try:
@@ -104,12 +119,14 @@ def parse_example(raw: bytes, wanted: tuple[bytes, ...]) -> dict[str, memoryview
             value = (fa, fb)
         if key is None or value is None or key not in wanted:
           continue
-        for kind, wk, va, vb in _fields(buf, *value):  # Feature: oneof bytes_list = 1, int64_list = 3
+        for kind, wk, va, vb in _fields(buf, *value):  # Feature: oneof bytes_list = 1, float_list = 2, int64_list = 3
           if kind == 1 and wk == _LEN:
             for n4, w4, xa, xb in _fields(buf, va, vb):
               if n4 == 1 and w4 == _LEN:
                 out[bytes(key).decode()] = buf[xa:xb]
                 break
+          elif kind == 2 and wk == _LEN:
+            out[bytes(key).decode()] = _float_list(buf, va, vb)
           elif kind == 3 and wk == _LEN:
             out[bytes(key).decode()] = _int64_list(buf, va, vb)
   except IndexError as e:
@@ -137,6 +154,10 @@ class ClipRecords:
       raise CorruptRecordError(f"{self.where}: record {i} cannot be read ({type(e).__name__}: "
                                f"{str(e).splitlines()[0][:200]}); delete this store folder and rerun to rebuild "
                                "it") from e
+
+  def raw_record(self, i: int) -> bytes:
+    """Record i's serialized bytes (for readers of other fields: `parse_example`)."""
+    return self._read(i)
 
   def __getitem__(self, i: int) -> dict:
     raw = self._read(i)

@@ -97,6 +97,11 @@ def base_config(model: str = "csn") -> ml_collections.ConfigDict:
   c.train.compute_dtype = "float32"  # or "bfloat16": activations in bf16, parameters and optimizer state in float32
   c.train.grad_accum_steps = 1  # split each batch into this many micro-batches: same update, smaller passes
 
+  c.analysis = ml_collections.ConfigDict()  # --mode=analyze: what it samples from each stored video
+  c.analysis.frames_per_video = 8  # evenly spaced frames for the RGB histograms
+  c.analysis.flow_pairs = 4  # evenly spaced pairs of consecutive frames for optical flow
+  c.analysis.flow_side = 112  # frames shrunk to at most this short side before the flow (bounds its cost)
+
   c.eval_batch_size = 32
   c.log_every_steps = 50
   c.eval_every_steps = 0  # 0 = only at the end
@@ -245,6 +250,9 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
     _fail("input.flip", c.input.flip, f"{c.dataset.name} has left/right classes that a flip would swap; set False")
   if c.input.std <= 0:
     _fail("input.std", c.input.std, "must be > 0")
+  for key in ("frames_per_video", "flow_pairs", "flow_side"):
+    if c.analysis[key] < 1:
+      _fail(f"analysis.{key}", c.analysis[key], "must be >= 1")
   t = c.train
   if t.optimizer not in OPTIMIZERS:
     _fail("train.optimizer", t.optimizer, f"choose one of {OPTIMIZERS}")
