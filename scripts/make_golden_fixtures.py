@@ -6,7 +6,8 @@ Run once, in a separate venv with torch (not a vidjax dependency):
 
 The models are full size (torchvision's constructors, 10 classes); their weights are
 not stored: tests/golden_weights.py regenerates them from names and shapes, which the
-fixture records. Inputs are small (1 clip x 3 x 4 x 32 x 32; resnet18 2 x 3 x 32 x 32)
+fixture records. Inputs are small (1 clip x 3 x 4 x 32 x 32; resnet18 2 x 3 x 32 x 32; googlenet
+2 x 3 x 72 x 56)
 so the file stays ~100 KB.
 """
 
@@ -67,6 +68,8 @@ def main() -> None:
   record(out, "resnet18", torchvision.models.resnet18(num_classes=10), rng.normal(0, 1, (2, 3, 32, 32)).astype(np.float32))
   lstm = torch.nn.LSTM(input_size=12, hidden_size=8, num_layers=2, batch_first=True)
   record(out, "lstm", lstm, rng.normal(0, 1, (3, 5, 12)).astype(np.float32))
+  googlenet = torchvision.models.googlenet(num_classes=10, aux_logits=True, transform_input=True, init_weights=False)
+  record(out, "googlenet", googlenet, rng.normal(0, 1, (2, 3, 72, 56)).astype(np.float32))
   fixtures = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
   write_pth_fixtures(fixtures)
   path = os.path.join(fixtures, "golden_torch.npz")

@@ -47,6 +47,20 @@ def test_cnn_logits_match_torchvision(golden, arch):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max(), err_msg=f"{arch} conv_impl={impl}")
 
 
+def test_googlenet_logits_match_torchvision(golden):
+  """torchvision's googlenet(aux_logits=True, transform_input=True) as its ImageNet weights come: the auxiliary
+  classifiers' tensors are in the state dict and dropped on import; a 72 x 56 input exercises ceil_mode pooling
+  on odd sizes."""
+  sd = _state_dict(golden, "googlenet")
+  assert any(k.startswith("aux1.") for k in sd)
+  variables = weights.convert_state_dict(sd, "googlenet")
+  model, _ = weights.model_for("googlenet", num_classes=10)
+  x = golden["googlenet/input"].transpose(0, 2, 3, 1)
+  got = np.asarray(jax.jit(lambda v, x: model.apply(v, x, train=False))(variables, x))
+  want = golden["googlenet/output"]
+  np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
+
+
 def test_scanned_lstm_matches_torch_lstm(golden):
   sd = _state_dict(golden, "lstm")
   params = weights.torch_lstm_to_flax(sd, layers=2)

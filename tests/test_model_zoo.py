@@ -26,6 +26,15 @@ def test_video_resnet_18_parameters_equal_torchvision(arch, count):
   assert _count(VideoResNet(400, arch=arch, depth=18)) == count
 
 
+def test_googlenet_parameters_equal_torchvision():
+  """torchvision's googlenet (IMAGENET1K_V1, auxiliary classifiers dropped as its weights' users do): 6,624,904."""
+  from vidjax.models.googlenet import GoogLeNet
+
+  assert _count(GoogLeNet(num_classes=1000), (1, 64, 64, 3)) == 6_624_904
+  features = jax.eval_shape(lambda: GoogLeNet().init_with_output(jax.random.key(0), jnp.zeros((2, 112, 112, 3))))[0]
+  assert features.shape == (2, 1024)
+
+
 @pytest.mark.parametrize("variant,depth,published_m", [("ir", 152, 29.6), ("ip", 152, 32.8), ("ir", 50, 13.13)])
 def test_csn_parameters_match_published(variant, depth, published_m):
   # Kinetics-400 heads. 152: the authors' own figures (facebookresearch/VMZ, c2/tutorials/model_zoo.md, params(M)

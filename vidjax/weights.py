@@ -26,6 +26,7 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 from vidjax.models.backbones2d import ResNet2D
+from vidjax.models.googlenet import GoogLeNet
 from vidjax.models.video_resnet import VideoResNet
 from vidjax.pth_reader import read_pth
 
@@ -35,7 +36,9 @@ ARCHS = {
     "r3d_18": ("video_resnet", {"arch": "r3d", "depth": 18}),
     "mc3_18": ("video_resnet", {"arch": "mc3", "depth": 18}),
     "resnet18": ("resnet2d", {}),
+    "googlenet": ("googlenet", {}),
 }
+_SKIPPED = {"googlenet": ("aux1.", "aux2.")}  # training-only auxiliary classifiers, not in the vidjax model
 _CLASSIFIER = ("fc", "head")  # top-level modules whose shape may change with the class count
 
 
@@ -110,6 +113,8 @@ def model_for(arch: str, num_classes: int):
   name, kwargs = ARCHS[arch]
   if name == "resnet2d":
     return ResNet2D(num_classes=num_classes), (1, 32, 32, 3)
+  if name == "googlenet":
+    return GoogLeNet(num_classes=num_classes), (1, 32, 32, 3)
   return VideoResNet(num_classes=num_classes, **kwargs), (1, 4, 32, 32, 3)
 
 
@@ -132,14 +137,25 @@ def check_against(variables: dict, reference: dict, what: str) -> None:
       raise ValueError(f"{what} does not fit the vidjax model ({col}): {detail}")
 
 
-def convert(pth: str, arch: str) -> dict:
-  """State dict file -> checked vidjax variables."""
-  variables = torch_to_flax(read_state_dict(pth))
+def convert_state_dict(state: Mapping[str, np.ndarray], arch: str, what: str = "the weights") -> dict:
+  """A torchvision state dict (numpy) -> checked vidjax variables; tensors the vidjax model leaves out (GoogLeNet's
+  auxiliary classifiers) are dropped first."""
+  if arch not in ARCHS:
+    raise ValueError(f"--arch={arch!r} is not one of {sorted(ARCHS)}")
+  skip = _SKIPPED.get(arch, ())
+  variables = torch_to_flax({k: v for k, v in state.items() if not (skip and k.startswith(skip))})
+  if "fc" not in variables["params"]:
+    raise ValueError(f"{what} has no classifier (fc.weight): not a torchvision {arch} state dict")
   num_classes = variables["params"]["fc"]["kernel"].shape[1]
   model, shape = model_for(arch, num_classes)
   reference = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(shape), train=False))
-  check_against(variables, reference, f"{pth!r} as {arch}")
+  check_against(variables, reference, f"{what} as {arch}")
   return variables
+
+
+def convert(pth: str, arch: str) -> dict:
+  """State dict file -> checked vidjax variables."""
+  return convert_state_dict(read_state_dict(pth), arch, repr(pth))
 
 
 def save(variables: dict, out_dir: str, meta: dict) -> None:
@@ -224,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
   logging.info("Wrote %s (%s, %d parameters)", a.out, a.arch, n)
   print(f"Wrote {os.path.abspath(a.out)}: {a.arch}, {n:,} parameters. Use it with "
         f"--config.init.path={os.path.abspath(a.out)}" + (" --config.init.prefix=frozen_backbone (or backbone)"
-                                                         if a.arch == "resnet18" else ""))
+                                                         if a.arch in ("resnet18", "googlenet") else ""))
 
 
 if __name__ == "__main__":

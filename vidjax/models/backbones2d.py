@@ -13,13 +13,15 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from vidjax.models.googlenet import GoogLeNet
 from vidjax.models.pooling import POOLS, spatial_pool
 
-BACKBONES = ("simple", "vgg", "resnet")
+BACKBONES = ("simple", "vgg", "resnet", "googlenet")
 DEFAULTS = {  # name -> (widths, convs or blocks per stage)
     "simple": ((32, 64, 128), (1, 1, 1)),
     "vgg": ((32, 64, 128, 256, 512), (2, 2, 2, 2, 2)),
     "resnet": ((64, 128, 256, 512), (2, 2, 2, 2)),  # resnet18
+    "googlenet": ((), ()),  # torchvision's, fixed (vidjax/models/googlenet.py)
 }
 ACTIVATIONS = {"relu": nn.relu, "leaky_relu": nn.leaky_relu}  # leaky slope 0.01, as torch and flax default
 
@@ -113,6 +115,13 @@ def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] =
     raise ValueError(f"config.model.backbone={name!r} is not one of {BACKBONES}")
   if activation not in ACTIVATIONS:
     raise ValueError(f"config.model.activation={activation!r} is not one of {sorted(ACTIVATIONS)}")
+  if name == "googlenet":
+    if tuple(widths) or tuple(depths):
+      raise ValueError("config.model.widths/depths must be () for the googlenet backbone: its layout is fixed")
+    if pool == "flatten":
+      raise ValueError("config.model.pool='flatten' is for the simple and vgg backbones; googlenet takes avg or grid")
+    cls = nn.remat(GoogLeNet, static_argnums=(2,)) if remat else GoogLeNet
+    return cls(pool=pool, grid=grid, dtype=dtype, name=module_name)
   dw, dd = DEFAULTS[name]
   widths, depths = tuple(widths) or dw, tuple(depths) or dd
   if len(widths) != len(depths):
