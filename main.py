@@ -7,6 +7,8 @@
   python main.py --config=configs/sweeps/ucf101_study.py --workdir=runs/ucf --mode=sweep  # every point, then a report
   python main.py --workdir=runs/ucf --mode=report                                    # report over runs
   python main.py --config=configs/csn.py --workdir=runs/eda --mode=analyze           # the dataset's analysis + health
+  python main.py --config=configs/frozen_mlp.py --workdir=runs/feats --mode=extract  # backbone features, stored once
+  python main.py --config=configs/frozen_mlp.py --workdir=runs/feats --mode=tsne     # t-SNE + k-NN of stored features
 """
 
 import sys
@@ -20,12 +22,13 @@ config_flags.DEFINE_config_file(
     "config when this is left out; `configs/workdir.py:DIR` loads a run's config to override its eval views.",
     lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory of the run (checkpoints, TensorBoard logs, evaluations) or the sweep.")
-MODES = ["train", "eval", "predict", "summary", "sweep", "report", "analyze"]
+MODES = ["train", "eval", "predict", "summary", "sweep", "report", "analyze", "extract", "tsne"]
 flags.DEFINE_enum("mode", "train", MODES,
                   "train: train (resuming) then evaluate; eval: evaluate a checkpoint; predict: classify --video; "
                   "summary: the model's tables; sweep: run every point of a sweep config; report: table + figures "
                   "over a run or a folder of runs; analyze: the dataset's exploratory analysis and health check "
-                  "into WORKDIR/analysis/.")
+                  "into WORKDIR/analysis/; extract: a backbone's features of every video into a feature store "
+                  "(config.features); tsne: a t-SNE and k-NN accuracy of a feature store.")
 flags.DEFINE_string("checkpoint", "latest", "eval/predict: latest, best (highest config.select_metric recorded while "
                     "training) or a step number.")
 flags.DEFINE_string("video", None, "predict: a video file, or a folder searched recursively for video files.")
@@ -38,7 +41,8 @@ flags.DEFINE_integer("num_processes", None, "Number of processes in the cluster.
 flags.DEFINE_integer("process_id", None, "This process's index, 0..num_processes-1.")
 
 _NEEDS = {"train": ("config", "workdir"), "sweep": ("config", "workdir"), "eval": ("workdir",),
-          "predict": ("workdir", "video"), "report": ("workdir",), "summary": (), "analyze": ("config", "workdir")}
+          "predict": ("workdir", "video"), "report": ("workdir",), "summary": (), "analyze": ("config", "workdir"),
+          "extract": ("config", "workdir"), "tsne": ("config", "workdir")}
 
 
 def _parse_flags(argv: list[str]) -> list[str]:
@@ -112,6 +116,12 @@ def main(argv: list[str]) -> None:
     elif mode == "sweep":
       from vidjax import sweep
       sweep.run_sweep(config, FLAGS.workdir)
+    elif mode == "extract":
+      from vidjax.features import extract
+      print(f"Feature store: {extract.extract(config, FLAGS.workdir)}", flush=True)
+    elif mode == "tsne":
+      from vidjax.features import tsne
+      tsne.tsne(config, FLAGS.workdir)
     elif mode == "analyze":
       from vidjax.analysis import dataset_report
       files = dataset_report.analyze(config, FLAGS.workdir)

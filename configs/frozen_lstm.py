@@ -1,12 +1,8 @@
-"""An LSTM over the sequence of frozen per-frame features.
+"""An LSTM(256) over the sequence of stored per-frame features (what averaging over time throws away).
 
-The features come from torchvision's ImageNet resnet18 (512-d per frame), imported once:
-  python -m vidjax.weights --pth resnet18.pth --arch resnet18 --out weights/resnet18
-  python main.py --config=configs/frozen_lstm.py --workdir=runs/frozen_lstm \
-    --config.init.path=weights/resnet18 \
-    --config.dataset.name=hmdb51 --config.dataset.data_dir=/data/hmdb51 --config.input.flip=True
-Without --config.init.path the frozen backbone keeps its random init: a random-feature baseline.
-Only the head trains; the backbone runs in inference mode and is never updated.
+Same store and recipe as configs/frozen_mlp.py (extract once with it, or with this config):
+  python main.py --config=configs/frozen_lstm.py --workdir=runs/hmdb_mlp --config.features.out=runs/hmdb_mlp/features \
+    --config.dataset.name=video_folder --config.dataset.data_dir=/data/hmdb51 --config.dataset.test_fraction=0.1
 """
 
 from configs.frozen_mlp import get_config as frozen_mlp_config
@@ -15,4 +11,6 @@ from configs.frozen_mlp import get_config as frozen_mlp_config
 def get_config():
   c = frozen_mlp_config()
   c.model.head = "lstm"
+  c.model.dropout = 0.3
+  c.train.learning_rate = 1e-3
   return c

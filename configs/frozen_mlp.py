@@ -1,31 +1,50 @@
-"""An MLP over the temporal mean of frozen per-frame features
-(the HMDB51 study's best model: 16 frames, features averaged over time, hidden 256, ReLU, dropout 0.3).
+"""The HMDB51 study's best model, over stored features: GoogLeNet features of 16 evenly spaced frames, averaged
+over time, into Linear(1024 -> 256) -> ReLU -> Dropout(0.3) -> Linear(256 -> classes); Adam 1e-4, batch 8.
 
-The features come from torchvision's ImageNet resnet18 (512-d per frame), imported once:
-  python -m vidjax.weights --pth resnet18.pth --arch resnet18 --out weights/resnet18
-  python main.py --config=configs/frozen_mlp.py --workdir=runs/frozen_mlp \
-    --config.init.path=weights/resnet18 \
-    --config.dataset.name=hmdb51 --config.dataset.data_dir=/data/hmdb51 --config.input.flip=True
-Without --config.init.path the frozen backbone keeps its random init: a random-feature baseline.
-Only the head trains; the backbone runs in inference mode and is never updated.
+The study: 55.6 % validation accuracy (macro-F1 0.55) on HMDB51, 10 epochs on a stratified 90/10 split.
+Extract once, then train the head from the store (an epoch takes seconds):
+
+  python -m vidjax.weights --pth googlenet-1378be20.pth --arch googlenet --out weights/googlenet
+  python main.py --config=configs/frozen_mlp.py --workdir=runs/hmdb_mlp --mode=extract \
+    --config.features.weights=weights/googlenet \
+    --config.dataset.name=video_folder --config.dataset.data_dir=/data/hmdb51 --config.dataset.test_fraction=0.1
+  python main.py --config=configs/frozen_mlp.py --workdir=runs/hmdb_mlp \
+    --config.dataset.name=video_folder --config.dataset.data_dir=/data/hmdb51 --config.dataset.test_fraction=0.1
+  python main.py --config=configs/frozen_mlp.py --workdir=runs/hmdb_mlp --mode=tsne      # how separable they are
+
+config.dataset names the videos the store was extracted from; the head reads the store in <workdir>/features
+(or config.features.out). 10 epochs of the study's split (~6,100 train videos of HMDB51's 6,766) at batch 8 are
+~7,600 steps; set train.num_steps for your split (epochs x train videos / 8). The frames are decoded at the
+store's 128-pixel short side and centre-cropped to 112 x 112 (the study resized to 224 x 224: set
+input.frame_size=224 and dataset.store_short_side=256 for that).
 """
 
-from configs.common import study_input
 from vidjax.config import base_config
 
 
 def get_config():
-  c = study_input(base_config("frozen_features"))
-  c.input.train_sampling = "uniform"
+  c = base_config("feature_head")
+  c.dataset.name = "synthetic_motion"  # the videos the features come from (hmdb51, ucf101, video_folder, ...)
+  c.input.channels = 3
+  c.input.frame_size = 112
+  c.input.num_frames = 16  # N: features per video, = config.features.frames
+  c.input.feature_dim = 1024  # D: GoogLeNet's pooled features
   c.input.mean = 0.45
   c.input.std = 0.225
-  c.model.backbone = "resnet"
-  c.model.widths = (64, 128, 256, 512)
-  c.model.depths = (2, 2, 2, 2)
+  c.input.flip = False  # stored features are not augmented
+  c.features.backbone = "googlenet"
+  c.features.frames = 16
   c.model.head = "mlp"
   c.model.hidden = 256
   c.model.dropout = 0.3
-  c.init.prefix = "frozen_backbone"
-  c.train.learning_rate = 1e-3
-  c.train.num_steps = 3000
+  c.train.optimizer = "adamw"
+  c.train.weight_decay = 0.0  # Adam
+  c.train.learning_rate = 1e-4
+  c.train.schedule = "constant"
+  c.train.batch_size = 8
+  c.eval_batch_size = 8
+  c.train.num_steps = 7600
+  c.train.class_weights = "none"
+  c.checkpoint_every_steps = 760  # every epoch of the study's split
+  c.eval_every_steps = 760
   return c

@@ -34,8 +34,9 @@ SMALL = {
     "ir_csn": ("csn", {}),
     "ip_csn": ("csn", {"variant": "ip"}),
     "csn_dw2plus1d": ("csn_dw2plus1d", {}),
-    "frozen_mlp": ("frozen_mlp", {"backbone": "simple", "widths": (16, 32), "depths": (1, 1), "hidden": 32}),
-    "frozen_lstm": ("frozen_lstm", {"backbone": "simple", "widths": (16, 32), "depths": (1, 1), "hidden": 32}),
+    "frozen_mlp": ("frozen_backbone", {"backbone": "simple", "widths": (16, 32), "depths": (1, 1), "hidden": 32}),
+    "frozen_lstm": ("frozen_backbone", {"head": "lstm", "backbone": "simple", "widths": (16, 32), "depths": (1, 1),
+                                        "hidden": 32}),
     "mean_frame": ("mean_frame", {}),
 }
 

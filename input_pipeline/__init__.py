@@ -48,7 +48,35 @@ def open_dataset(c: ml_collections.ConfigDict, *, splits: tuple[str, ...] = (), 
       waited += poll_seconds
 
 
+def open_features(c: ml_collections.ConfigDict, splits: tuple[str, ...]) -> StoredDataset:
+  """A feature store (config.dataset.name='features', data_dir = what --mode=extract wrote) as a dataset.
+
+  Refuses a store that does not match the config: frames per video, feature dimension, classes.
+  """
+  import numpy as np
+
+  from input_pipeline import feature_store
+  from input_pipeline.sources import data_dir
+
+  fs = feature_store.open_store(data_dir(c.dataset))
+  if (c.input.num_frames, c.input.feature_dim) != (fs.frames, fs.dim):
+    raise ValueError(f"the feature store {fs.path} holds {fs.frames} x {fs.dim} features per video; the config "
+                     f"asks for config.input.num_frames={c.input.num_frames} x config.input.feature_dim="
+                     f"{c.input.feature_dim}: set them to the store's")
+  if c.dataset.classes and tuple(c.dataset.classes) != fs.classes:
+    raise ValueError(f"config.dataset.classes={tuple(c.dataset.classes)} but the feature store {fs.path} holds "
+                     f"classes {fs.classes}; extract a store for the subset, or leave config.dataset.classes=()")
+  sources = {s: fs.split(s) for s in splits}
+  counts = {s: np.bincount(np.asarray(src.labels, np.int64), minlength=len(fs.classes)).tolist()
+            for s, src in sources.items()}
+  backbone = fs.index["backbone"].get("name", "?")
+  return StoredDataset(name=f"features({backbone})", classes=fs.classes, sources=sources, examples={},
+                       class_counts=counts, skipped={s: [] for s in splits}, path=fs.path, fingerprint=fs.fingerprint)
+
+
 def _open(c: ml_collections.ConfigDict, splits: tuple[str, ...], build: bool) -> StoredDataset:
+  if c.dataset.name == "features":
+    return open_features(c, splits or (c.dataset.train_split, c.dataset.eval_split))
   listing = list_videos(c.dataset, build=build)
   wanted = splits or (c.dataset.train_split, c.dataset.eval_split)
   missing = [s for s in wanted if s not in listing.splits]

@@ -93,6 +93,9 @@ class EvalClips(grain.transforms.Map):
 
   def map(self, item: tuple[dict, bool]) -> dict:
     record, valid = item
+    if "features" in record:  # a feature store's record: one view, the stored [N, D] as is
+      return {"video": np.array(record["features"], np.float32)[None], "label": np.int32(record["label"]),
+              "mask": np.bool_(valid)}
     s = self.spec
     n = num_stored_frames(record)
     idx = sampling.multi_clip(n, s.num_frames, s.eval_clips, s.frame_stride, s.train_sampling)
@@ -134,18 +137,25 @@ class _TrainChunks:
 
   def __init__(self, source, spec: ClipSpec, seed: int, size: int):
     self.records, self.spec, self.seed, self.size = _EpochShuffled(source, seed), spec, seed, size
+    self.feature_shape = getattr(source, "feature_shape", None)  # a feature store: rows copied, nothing decoded
 
   def __len__(self) -> int:
     return sys.maxsize // self.size
 
   def __getitem__(self, c: int) -> dict:
     s = self.spec
-    video = np.empty((self.size, s.num_frames, s.frame_size, s.frame_size, s.channels), np.uint8)
+    if self.feature_shape:
+      video = np.empty((self.size, *self.feature_shape), np.float32)
+    else:
+      video = np.empty((self.size, s.num_frames, s.frame_size, s.frame_size, s.channels), np.uint8)
     label = np.empty((self.size,), np.int32)
     for k in range(self.size):
       i = int(c) * self.size + k
       record = self.records[i]
-      train_clip(record, s, np.random.default_rng([self.seed, 1, i]), out=video[k])
+      if self.feature_shape:
+        video[k] = record["features"]
+      else:
+        train_clip(record, s, np.random.default_rng([self.seed, 1, i]), out=video[k])
       label[k] = record["label"]
     return {"video": video, "label": label}
 

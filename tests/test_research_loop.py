@@ -242,7 +242,7 @@ def test_eval_views_and_checkpoints_are_named_so_nothing_is_overwritten(tiny_con
 
 
 def test_summary_of_a_config_never_lists_or_generates_a_dataset(tmp_path, monkeypatch, capsys):
-  from configs.frozen_mlp import get_config
+  from configs.frozen_backbone import get_config
   from vidjax import summary
 
   monkeypatch.setenv("VIDJAX_CACHE_DIR", str(tmp_path / "cache"))

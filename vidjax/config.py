@@ -68,6 +68,7 @@ def base_config(model: str = "csn") -> ml_collections.ConfigDict:
   c.input.flip = True
   c.input.brightness = 0.0
   c.input.contrast = 0.0
+  c.input.feature_dim = 0  # dataset 'features' only: D of the stored N x D features (num_frames = N), checked
   c.input.mean = 0.45  # applied on device, after uint8 -> float
   c.input.std = 0.225
   c.input.loader_threads = 4
@@ -101,6 +102,21 @@ def base_config(model: str = "csn") -> ml_collections.ConfigDict:
   c.analysis.frames_per_video = 8  # evenly spaced frames for the RGB histograms
   c.analysis.flow_pairs = 4  # evenly spaced pairs of consecutive frames for optical flow
   c.analysis.flow_side = 112  # frames shrunk to at most this short side before the flow (bounds its cost)
+
+  c.features = ml_collections.ConfigDict()  # --mode=extract (a feature store) and --mode=tsne (a look at one)
+  c.features.backbone = "googlenet"  # googlenet | resnet18 (ImageNet, converted torchvision weights) | run
+  c.features.weights = ""  # python -m vidjax.weights --arch googlenet|resnet18 output; '' = random init (a baseline)
+  c.features.run = ""  # backbone='run': a trained vidjax workdir (CNN+LSTM: its frame encoder; else pre-logits)
+  c.features.checkpoint = "latest"  # of that run: latest, best or a step
+  c.features.frames = 16  # N evenly spaced frames per video (2D backbones and CNN+LSTM runs); the studies' 16
+  c.features.clips = 4  # K evenly spaced clips per video (video-model runs)
+  c.features.splits = ("train", "test")
+  c.features.out = ""  # '' = <workdir>/features
+  c.features.shard_size = 256  # videos per shard: the unit an interrupted extraction redoes
+  c.features.batch_size = 8  # videos per encoder call (x frames or clips each), over all devices
+  c.features.tsne_pool = "centre"  # --mode=tsne: each video's centre frame (the study's), or "mean" over frames
+  c.features.tsne_max_videos = 2000  # per split, stratified draw; t-SNE is O(n log n) but not free
+  c.features.knn_k = 5  # the k of the k-nearest-neighbour accuracy it reports
 
   c.eval_batch_size = 32
   c.log_every_steps = 50
@@ -237,6 +253,12 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
   for key in ("num_frames", "frame_size", "eval_clips", "frame_stride", "loader_threads"):
     if c.input[key] < 1:
       _fail(f"input.{key}", c.input[key], "must be >= 1")
+  if c.dataset.name == "features" or c.model.name == "feature_head":
+    if c.input.feature_dim < 1:
+      _fail("input.feature_dim", c.input.feature_dim, "a feature store's D (see its features.json) must be set, >= 1")
+    if (c.input.eval_clips, c.input.eval_crops) != (1, 1):
+      _fail("input.eval_clips", c.input.eval_clips, "stored features are one view per video: eval_clips and "
+            "eval_crops must be 1 (extract K clips per video to score several)")
   if c.input.eval_crops not in (1, 3):
     _fail("input.eval_crops", c.input.eval_crops, "1 (centre crop) or 3 (start, centre, end of the long side)")
   if c.input.channels not in (1, 3):
@@ -253,6 +275,19 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
   for key in ("frames_per_video", "flow_pairs", "flow_side"):
     if c.analysis[key] < 1:
       _fail(f"analysis.{key}", c.analysis[key], "must be >= 1")
+  fe = c.features
+  if fe.backbone not in ("googlenet", "resnet18", "run"):
+    _fail("features.backbone", fe.backbone, "choose one of ('googlenet', 'resnet18', 'run')")
+  for key in ("frames", "clips", "shard_size", "batch_size", "tsne_max_videos", "knn_k"):
+    if fe[key] < 1:
+      _fail(f"features.{key}", fe[key], "must be >= 1")
+  if fe.batch_size % device_count:
+    _fail("features.batch_size", fe.batch_size, f"must be divisible by the {device_count} devices")
+  if fe.tsne_pool not in ("centre", "mean"):
+    _fail("features.tsne_pool", fe.tsne_pool, "choose 'centre' or 'mean'")
+  if fe.weights and not os.path.isfile(os.path.join(fe.weights, "weights.json")):
+    _fail("features.weights", fe.weights, "no converted weights there (weights.json); make them with "
+          "`python -m vidjax.weights --pth FILE --arch googlenet --out DIR`")
   t = c.train
   if t.optimizer not in OPTIMIZERS:
     _fail("train.optimizer", t.optimizer, f"choose one of {OPTIMIZERS}")

@@ -84,6 +84,10 @@ class Predictor:
     self.state, meta = run.checkpointer.restore(run.state, checkpoint)  # latest falls back past an unreadable one
     self.step = int(meta["step"])
     identity = run_lib.identity_of(meta, run.checkpointer)
+    if identity["model"]["name"] == "feature_head":
+      run.checkpointer.close()
+      raise ValueError(f"--workdir {workdir!r} is a head over stored features: it scores feature stores "
+                       "(--mode=eval), not video files; extract a video's features with --mode=extract first")
     self.classes = tuple(identity["classes"])
     self.config = run_lib.with_clip_of(config, identity)  # decode and sample exactly as the model was trained
     run.checkpointer.close()

@@ -57,8 +57,31 @@ class Run:
     return input_shape(self.config)
 
 
+def reads_features(config: ml_collections.ConfigDict) -> bool:
+  """True when the run's input is a feature store (--mode=extract's), not video frames."""
+  return config.dataset.name == "features" or config.model.name == "feature_head"
+
+
+def data_config(config: ml_collections.ConfigDict, workdir: str) -> ml_collections.ConfigDict:
+  """The config whose dataset the run reads. A feature_head whose config.dataset names videos reads the store
+  extracted from them: config.features.out, or <workdir>/features where --mode=extract writes by default."""
+  if config.model.name != "feature_head" or config.dataset.name == "features":
+    return config
+  store = os.path.abspath(config.features.out or os.path.join(workdir, "features"))
+  if not os.path.isfile(os.path.join(store, "features.json")):
+    raise FileNotFoundError(f"No feature store at {store}: a feature_head trains on stored features; extract them "
+                            "first with the same --config and --workdir and --mode=extract (or set "
+                            "config.features.out to a store)")
+  c = copy.deepcopy(config)
+  c.dataset.name = "features"
+  c.dataset.data_dir = store
+  return c
+
+
 def input_shape(config: ml_collections.ConfigDict, batch: int = 1) -> tuple[int, ...]:
   i = config.input
+  if reads_features(config):  # stored features: N rows of D per video
+    return (batch, i.num_frames, i.feature_dim)
   return (batch, i.num_frames, i.frame_size, i.frame_size, i.channels)
 
 
@@ -139,7 +162,8 @@ def _assemble(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str
   checkpointer = checkpointing.Checkpointer(workdir, config.max_checkpoints_to_keep)
   data = None
   if with_data:
-    data = input_pipeline.open_dataset(config, splits=splits or (config.dataset.train_split, config.dataset.eval_split),
+    data = input_pipeline.open_dataset(data_config(config, workdir),
+                                       splits=splits or (config.dataset.train_split, config.dataset.eval_split),
                                        process_index=jax.process_index())
     classes = data.classes
     if len(classes) < 2:

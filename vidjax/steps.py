@@ -34,7 +34,10 @@ class TrainMetrics(metrics.Collection):
 
 
 def normalize(video: jax.Array, mean: float, std: float) -> jax.Array:
-  """uint8 clips travel to the device (4x less traffic); scaling happens here."""
+  """uint8 clips travel to the device (4x less traffic); scaling happens here. Float input (stored features)
+  passes through unchanged."""
+  if not jnp.issubdtype(video.dtype, jnp.integer):
+    return video.astype(jnp.float32)
   return (video.astype(jnp.float32) / 255.0 - mean) / std
 
 

@@ -25,6 +25,11 @@ def _synthetic(d: ml_collections.ConfigDict, root: str, build: bool) -> VideoLis
   return synthetic_motion.list_synthetic_motion(root, d.split, spec, workers=d.decode_workers, build=build)
 
 
+def _features(d: ml_collections.ConfigDict, root: str, build: bool) -> VideoListing:
+  raise ValueError(f"config.dataset.name='features' names a feature store ({root}), which holds no videos: "
+                   "analyse or extract from the dataset the store was extracted from")
+
+
 SOURCES: dict[str, Source] = {
     "synthetic_motion": Source(_synthetic, needs_data_dir=False, flip_safe=False,
                                num_classes=len(synthetic_motion.CLASSES)),
@@ -34,6 +39,8 @@ SOURCES: dict[str, Source] = {
                      num_classes=51),
     "video_folder": Source(lambda d, root, build: video_folder.list_video_folder(root, d.test_fraction, d.split_seed),
                            needs_data_dir=True, flip_safe=True),
+    # what --mode=extract wrote (input_pipeline/feature_store.py): heads over stored features train from it
+    "features": Source(_features, needs_data_dir=True, flip_safe=True),
 }
 
 
@@ -59,6 +66,10 @@ def count_classes(d: ml_collections.ConfigDict) -> int:
   """The class count a config implies, without generating or listing any video (for --mode=summary)."""
   if d.classes:
     return len(d.classes)
+  if d.name == "features":
+    from input_pipeline import feature_store
+
+    return len(feature_store.open_store(data_dir(d)).classes)
   known = SOURCES[d.name].num_classes
   if known:
     return known

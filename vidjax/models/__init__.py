@@ -10,6 +10,7 @@ import ml_collections
 
 from vidjax.models.cnn_lstm import CNNLSTM
 from vidjax.models.csn import CSN
+from vidjax.models.feature_head import FeatureHead
 from vidjax.models.frozen_features import FrozenFeatureHead
 from vidjax.models.mean_frame import MeanFrameCNN
 from vidjax.models.video_resnet import VideoResNet
@@ -17,6 +18,7 @@ from vidjax.models.video_resnet import VideoResNet
 MODELS: dict[str, type[nn.Module]] = {
     "cnn_lstm": CNNLSTM,
     "csn": CSN,
+    "feature_head": FeatureHead,
     "frozen_features": FrozenFeatureHead,
     "mean_frame": MeanFrameCNN,
     "video_resnet": VideoResNet,

@@ -16,9 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from vidjax.models.backbones2d import make_backbone, per_frame
-from vidjax.models.lstm import StackedLSTM
-
-HEADS = ("mlp", "lstm")
+from vidjax.models.feature_head import HEADS, classify
 
 
 class FrozenFeatureHead(nn.Module):
@@ -40,9 +38,4 @@ class FrozenFeatureHead(nn.Module):
     backbone = make_backbone(self.backbone, self.widths, self.depths, self.batch_norm, self.activation, self.dtype,
                              module_name="frozen_backbone")
     f = jax.lax.stop_gradient(per_frame(backbone, x, train=False))
-    if self.head == "mlp":
-      h = nn.relu(nn.Dense(self.hidden, dtype=self.dtype, name="fc1")(f.mean(axis=1)))
-    else:
-      _, (_, h) = StackedLSTM(self.hidden, 1, self.dtype, name="lstm")(f)
-    h = nn.Dropout(self.dropout, deterministic=not train)(h)
-    return nn.Dense(self.num_classes, dtype=jnp.float32, name="head")(h.astype(jnp.float32))
+    return classify(f, self.num_classes, self.head, self.hidden, self.dropout, train, self.dtype)

@@ -1,0 +1,163 @@
+"""A feature store: per video an N x D float32 array (N frames or clips, D features), label and source path.
+
+Written by `--mode=extract` (vidjax/features/extract.py), read like a frame store: `open_feature_dataset` returns
+a `StoredDataset` whose splits give random access to {"features": [N, D], "label"}, so heads over stored
+features train, evaluate and report through the same loader, step and files as every other model.
+
+Layout (every shard a plain .npy, memory-mapped on read: no parsing, no pickle, random access by a slice):
+
+  <dir>/features.json            what made it (backbone identity, frames, dim, classes, source data) + splits
+  <dir>/<split>/<k>.json         shard k's labels and video paths
+  <dir>/<split>/<k>.npy          shard k's features [n_k, N, D]; written last (via a temporary name), so a shard
+                                 whose .npy exists is complete and an interrupted extraction redoes only the rest
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+
+import numpy as np
+
+FORMAT = 1
+MAX_JSON_BYTES = 64 * 2**20  # features.json / shard json larger than this are refused, not read
+
+
+class FeatureStoreError(ValueError):
+  pass
+
+
+def _read_json(path: str) -> dict:
+  try:
+    size = os.path.getsize(path)
+  except OSError as e:
+    raise FeatureStoreError(f"{path}: cannot be read ({e.strerror}); is this a feature store written by "
+                            "--mode=extract?") from e
+  if size > MAX_JSON_BYTES:
+    raise FeatureStoreError(f"{path}: {size} bytes, more than a feature store's index can hold; not read")
+  try:
+    with open(path, encoding="utf-8") as f:
+      value = json.load(f)
+  except (ValueError, UnicodeDecodeError) as e:
+    raise FeatureStoreError(f"{path}: not valid JSON ({e}); delete the store and extract again") from e
+  if not isinstance(value, dict):
+    raise FeatureStoreError(f"{path}: expected a JSON object")
+  return value
+
+
+def shard_name(k: int) -> str:
+  return f"{k:05d}"
+
+
+def shard_ranges(n: int, shard_size: int) -> list[tuple[int, int]]:
+  return [(a, min(a + shard_size, n)) for a in range(0, n, shard_size)]
+
+
+def write_index(path: str, index: dict) -> None:
+  os.makedirs(path, exist_ok=True)
+  tmp = os.path.join(path, "features.json.tmp")
+  with open(tmp, "w", encoding="utf-8") as f:
+    json.dump(index, f, indent=1)
+  os.replace(tmp, os.path.join(path, "features.json"))
+
+
+def shard_done(path: str, split: str, k: int) -> bool:
+  return os.path.exists(os.path.join(path, split, shard_name(k) + ".npy"))
+
+
+def write_shard(path: str, split: str, k: int, features: np.ndarray, labels: list[int], videos: list[str]) -> None:
+  """Index first, array last and atomically: the .npy's presence is the shard's completion mark."""
+  folder = os.path.join(path, split)
+  os.makedirs(folder, exist_ok=True)
+  with open(os.path.join(folder, shard_name(k) + ".json"), "w", encoding="utf-8") as f:
+    json.dump({"labels": [int(x) for x in labels], "videos": list(videos)}, f)
+  tmp = os.path.join(folder, shard_name(k) + ".tmp.npy")
+  np.save(tmp, np.ascontiguousarray(features, np.float32), allow_pickle=False)
+  os.replace(tmp, os.path.join(folder, shard_name(k) + ".npy"))
+
+
+class FeatureRecords:
+  """One split: random access to {"features": float32 [N, D] (a view into a memory-mapped shard), "label": int}."""
+
+  def __init__(self, path: str, split: str, meta: dict, frames: int, dim: int):
+    self.where = f"{path} ({split})"
+    self.feature_shape = (frames, dim)
+    n, size = int(meta["videos"]), int(meta["shard_size"])
+    if n < 0 or size < 1:
+      raise FeatureStoreError(f"{path}/features.json: split {split} has {n} videos in shards of {size}")
+    self.shard_size, self.n = size, n
+    self.arrays, self.labels, self.videos = [], [], []
+    for k, (a, b) in enumerate(shard_ranges(n, size)):
+      base = os.path.join(path, split, shard_name(k))
+      if not os.path.exists(base + ".npy"):
+        raise FeatureStoreError(f"{base}.npy is missing: the extraction did not finish; rerun --mode=extract with "
+                                "the same settings to complete it")
+      index = _read_json(base + ".json")
+      try:
+        arr = np.load(base + ".npy", mmap_mode="r", allow_pickle=False)
+      except (ValueError, OSError) as e:
+        raise FeatureStoreError(f"{base}.npy cannot be read ({e}); delete it and rerun --mode=extract") from e
+      labels, videos = index.get("labels"), index.get("videos")
+      if (arr.dtype != np.float32 or arr.shape != (b - a, frames, dim) or not isinstance(labels, list)
+          or not isinstance(videos, list) or len(labels) != b - a or len(videos) != b - a):
+        raise FeatureStoreError(f"{base}.npy holds {arr.dtype} {arr.shape} with {len(labels or [])} labels; "
+                                f"features.json says {(b - a, frames, dim)} float32: delete the shard and rerun "
+                                "--mode=extract")
+      self.arrays.append(arr)
+      self.labels += [int(x) for x in labels]
+      self.videos += [str(v) for v in videos]
+
+  def __len__(self) -> int:
+    return self.n
+
+  def __getitem__(self, i: int) -> dict:
+    k, j = divmod(int(i), self.shard_size)
+    return {"features": self.arrays[k][j], "label": self.labels[i]}
+
+  def path(self, i: int) -> str:
+    return self.videos[i]
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureStore:
+  path: str
+  index: dict
+
+  @property
+  def frames(self) -> int:
+    return int(self.index["frames"])
+
+  @property
+  def dim(self) -> int:
+    return int(self.index["dim"])
+
+  @property
+  def classes(self) -> tuple[str, ...]:
+    return tuple(self.index["classes"])
+
+  @property
+  def fingerprint(self) -> str:
+    key = json.dumps({k: self.index[k] for k in ("backbone", "frames", "dim", "classes", "source")}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+  def split(self, split: str) -> FeatureRecords:
+    splits = self.index["splits"]
+    if split not in splits:
+      raise FeatureStoreError(f"{self.path} holds splits {sorted(splits)}, not {split!r} "
+                              "(config.dataset.train_split / eval_split, or features.splits when extracting)")
+    return FeatureRecords(self.path, split, splits[split], self.frames, self.dim)
+
+
+def open_store(path: str) -> FeatureStore:
+  index = _read_json(os.path.join(path, "features.json"))
+  if index.get("format") != FORMAT:
+    raise FeatureStoreError(f"{path}/features.json: format {index.get('format')!r}, this vidjax reads {FORMAT}")
+  for key, kind in (("frames", int), ("dim", int), ("classes", list), ("splits", dict), ("backbone", dict),
+                    ("source", dict)):
+    if not isinstance(index.get(key), kind):
+      raise FeatureStoreError(f"{path}/features.json: '{key}' missing or not a {kind.__name__}")
+  if not (0 < index["frames"] <= 4096 and 0 < index["dim"] <= 1 << 20):
+    raise FeatureStoreError(f"{path}/features.json: {index['frames']} x {index['dim']} features per video is out of range")
+  return FeatureStore(os.path.abspath(path), index)

@@ -1,0 +1,1 @@
+"""Frozen features: extract once into a feature store (extract.py), look at them (tsne.py)."""
