@@ -56,7 +56,8 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
 
 
 def format_summary(name: str, input_shape: tuple[int, ...], s: dict) -> str:
-  lines = [f"{name}: input {input_shape[1:]} (frames, height, width, channels)",
+  what = "(stored features: rows, dimension)" if len(input_shape) == 3 else "(frames, height, width, channels)"
+  lines = [f"{name}: input {input_shape[1:]} {what}",
            f"{'layer':<24} {'output shape':<22} {'parameters':>12}", "-" * 60]
   for r in s["rows"]:
     lines.append(f"{r['layer']:<24} {r['output']!s:<22} {r['params']:>12,}")
