@@ -4,10 +4,12 @@ from configs import zoo_small
 
 
 def zoo_model(name: str) -> dict:
-  """Overrides that turn the base into configs/zoo_small.py:<name> (model, sampling, class weights, init prefix)."""
+  """Overrides that turn the base into configs/zoo_small.py:<name> (model, sampling, class weights, learning
+  rate, init prefix)."""
   c = zoo_small.get_config(name)
   return {"model": c.model, "input": {"train_sampling": c.input.train_sampling},
-          "train": {"class_weights": c.train.class_weights}, "init": {"prefix": c.init.prefix}}
+          "train": {"class_weights": c.train.class_weights, "learning_rate": c.train.learning_rate},
+          "init": {"prefix": c.init.prefix}}
 
 
 def merge(*overrides: dict) -> dict:

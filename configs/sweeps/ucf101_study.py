@@ -6,8 +6,8 @@ depthwise + (2+1)D CSN, on the embedded synthetic_motion set by default.
   python main.py --config=configs/sweeps/ucf101_study.py --workdir=runs/ucf101_study_real --mode=sweep \
     --config.dataset.name=ucf101 --config.dataset.data_dir=/data/UCF-101 --config.input.flip=True
 
-Every point trains 1,200 steps (batch 16, AdamW 3e-3, cosine) on 8 frames of 32 x 32 grey and is evaluated
-every 200 steps on the held-out scenes (configs/zoo_small.py's own budget is 600 steps).
+Every point trains 1,200 steps (batch 16, AdamW at configs/zoo_small.py's rates, cosine) on its input (8 frames
+of 48 x 48 grey) and is evaluated every 200 steps on the held-out scenes (zoo_small's own budget is 600 steps).
 The report written at the end is the study's results table: top-1, top-5, mean class accuracy, macro-F1,
 parameters, size, GFLOPs, training time. README's Results section shows one, with its command and wall time.
 """
