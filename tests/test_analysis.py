@@ -148,3 +148,33 @@ def test_reason_kinds():
   assert health.reason_kind("/x/a.avi: empty file (0 bytes)") == "empty"
   assert health.reason_kind("/x/a.avi: 3 frames after resampling, fewer than the 8 a clip needs") == "too short"
   assert health.reason_kind("/x/a.avi: OpenCV/FFmpeg cannot open it") == "unreadable"
+
+
+@pytest.mark.parametrize("source", ["ucf101", "hmdb51"])
+def test_the_official_layouts_are_analysed_too(source, tmp_path):
+  """The same command on the UCF101 and HMDB51 layouts (their own split lists), in-process."""
+  from configs.csn import get_config
+  from tests import dataset_trees
+  from vidjax.analysis import dataset_report
+
+  root = tmp_path / source
+  getattr(dataset_trees, f"write_{source}")(str(root))
+  c = get_config()
+  c.dataset.name, c.dataset.data_dir, c.dataset.store_dir = source, str(root), str(tmp_path / "store")
+  c.dataset.store_short_side, c.dataset.decode_workers, c.input.num_frames, c.input.flip = 36, 1, 8, True
+  paths = dataset_report.analyze(c, str(tmp_path / "run"))
+  with open(paths["json"]) as f:
+    r = json.load(f)
+  stored = {s: sum(v) for s, v in r["classes"]["stored"].items()}
+  expected = {"ucf101": {"train": 12, "test": 6}, "hmdb51": {"train": 4, "test": 2}}[source]
+  assert stored == expected and not r["health"]["skipped"]
+  # write_ucf101 writes clips c01 and c02 of a group from the same seed: 9 pairs of identical files, each pair
+  # within one split (a group is never split); write_hmdb51's are all different
+  dups = r["health"]["duplicates"]
+  assert len(dups) == (9 if source == "ucf101" else 0)
+  assert all(len(g["files"]) == 2 and not g["across_splits"] for g in dups)
+  w = 48 if source == "ucf101" else 40
+  assert r["properties"]["all"]["width"]["min"] == r["properties"]["all"]["width"]["max"] == w
+  assert r["properties"]["all"]["fps"]["median"] == pytest.approx(15.0)
+  for name in ("class_distribution", "video_properties", "rgb_histograms", "flow_magnitude", "flow_direction"):
+    assert cv2.imread(paths[name]) is not None, name
