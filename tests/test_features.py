@@ -75,7 +75,7 @@ def extracted(tiny_motion_root, googlenet_weights, tmp_path_factory):
 
 
 def test_an_interrupted_extraction_resumes_without_redoing_finished_shards(extracted):
-  c, tmp, first, resumed, mtimes = extracted
+  c, _, first, resumed, mtimes = extracted
   fs = feature_store.open_store(c.features.out)
   shards = [(s, k) for s in ("train", "test") for k in range(len(feature_store.shard_ranges(
       fs.index["splits"][s]["videos"], 16)))]
