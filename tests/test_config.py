@@ -95,13 +95,14 @@ def test_every_config_file_loads_locked_within_the_schema_and_builds_its_model(r
   import jax.numpy as jnp
 
   from vidjax.models import build_model
+  from vidjax.run import input_shape
 
   monkeypatch.chdir(repo_root)
   refs = _config_files(repo_root)
   assert len(refs) >= 17 and "configs/sweeps/hmdb51_study.py" in refs, refs
   for ref in refs:
     for c in check_config_file(ref):
-      shape = (1, c.input.num_frames, c.input.frame_size, c.input.frame_size, c.input.channels)
+      shape = input_shape(c)  # clips, or stored features for a feature_head
       model = build_model(c.model, 101)
       out = jax.eval_shape(lambda m=model, s=shape: m.apply(m.init(jax.random.key(0), jnp.zeros(s)), jnp.zeros(s)))
       assert out.shape == (1, 101), ref
