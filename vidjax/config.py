@@ -281,8 +281,6 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
   for key in ("frames", "clips", "shard_size", "batch_size", "tsne_max_videos", "knn_k"):
     if fe[key] < 1:
       _fail(f"features.{key}", fe[key], "must be >= 1")
-  if fe.batch_size % device_count:
-    _fail("features.batch_size", fe.batch_size, f"must be divisible by the {device_count} devices")
   if fe.tsne_pool not in ("centre", "mean"):
     _fail("features.tsne_pool", fe.tsne_pool, "choose 'centre' or 'mean'")
   if fe.weights and not os.path.isfile(os.path.join(fe.weights, "weights.json")):

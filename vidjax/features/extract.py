@@ -221,6 +221,9 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> str:
 
   config_lib.validate(config, jax.process_count(), jax.device_count())
   f = config.features
+  if f.batch_size % jax.device_count():  # checked here, not in validate(): only extraction uses it
+    raise ValueError(f"config.features.batch_size={f.batch_size} is invalid: must be divisible by the "
+                     f"{jax.device_count()} devices")
   if config.dataset.name == "features":
     raise ValueError("config.dataset.name='features': extraction reads videos; name the video dataset to extract from")
   out = os.path.abspath(f.out or os.path.join(workdir, "features"))
