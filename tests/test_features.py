@@ -192,3 +192,15 @@ def test_hostile_feature_stores_are_refused_with_the_file_named(tmp_path):
   with pytest.raises(feature_store.FeatureStoreError, match=r"features.json: not valid JSON"):
     feature_store.open_store(path)
   assert jax.device_count() == 8  # the extraction above ran data-parallel over 8 devices
+
+
+def test_an_extraction_batch_the_devices_cannot_share_is_refused_before_any_work(tmp_path):
+  from configs.frozen_mlp import get_config
+  from vidjax import config as config_lib
+
+  c = get_config()
+  c.features.batch_size = 3
+  config_lib.validate(c, device_count=8)  # training never reads it
+  with pytest.raises(ValueError, match=r"config.features.batch_size=3 is invalid: must be divisible by the 8 devices"):
+    extract.extract(c, str(tmp_path))
+  assert not os.listdir(tmp_path)
