@@ -64,8 +64,7 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   os.makedirs(FLAGS.workdir, exist_ok=True)
   c = frozen_mlp.get_config()
-  with c.unlocked():
-    c.features.batch_size = 8
+  c.features.batch_size = 8
   store = os.path.join(FLAGS.workdir, "store", "features")
   fresh = not os.path.exists(os.path.join(store, "features.json"))
   start = time.perf_counter()

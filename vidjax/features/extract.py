@@ -82,16 +82,18 @@ def _imagenet_encoder(config: ml_collections.ConfigDict) -> Encoder:
     raise ValueError(f"config.input.channels={config.input.channels}: {f.backbone} takes RGB frames; set it to 3")
   model = make_backbone(family, module_name=f.backbone)
   size = config.input.frame_size
-  fresh = model.init(jax.random.key(0), jnp.zeros((1, size, size, 3)), train=False)
+  def init():
+    return model.init(jax.random.key(0), jnp.zeros((1, size, size, 3)), train=False)
+
   if f.weights:
     loaded = weights.load(f.weights)
     loaded = {col: {k: v for k, v in loaded.get(col, {}).items() if k != "fc"} for col in ("params", "batch_stats")}
-    weights.check_against(loaded, fresh, f"config.features.weights={f.weights!r}")
+    weights.check_against(loaded, jax.eval_shape(init), f"config.features.weights={f.weights!r}")
     variables = loaded
   else:
     logging.warning("config.features.weights is empty: %s keeps its random init (a random-feature baseline, not "
                     "ImageNet features)", f.backbone)
-    variables = jax.tree.map(np.asarray, fresh)
+    variables = jax.tree.map(np.asarray, init())
   n = f.frames
   spec = dataclasses.replace(input_pipeline.clip_spec(config), num_frames=n, train_sampling="uniform",
                              eval_clips=1, eval_crops=1)
