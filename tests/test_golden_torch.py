@@ -77,3 +77,38 @@ def test_weights_from_npz_convert_and_refuse_a_mismatched_arch(golden, tmp_path)
   assert variables["params"]["fc"]["kernel"].shape == (512, 10)
   with pytest.raises(ValueError, match=r"does not fit the vidjax model.*(missing|shape)"):
     weights.convert(str(path), "r2plus1d_18")
+
+
+def test_vgg19_features_match_torchvision(golden):
+  """torchvision's vgg19 state dict, classifier included as in the real file (dropped on import): the ReLU
+  outputs Gatys style transfer uses. A 16 x 24 input keeps H and W apart."""
+  from vidjax.models.vgg19 import VGG19Features
+
+  sd = _state_dict(golden, "vgg19")
+  assert any(k.startswith("classifier.") for k in sd)
+  variables = weights.convert_state_dict(sd, "vgg19")
+  names = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1")
+  x = golden["vgg19/input"].transpose(0, 2, 3, 1)
+  got = jax.jit(lambda v, x: VGG19Features(layers=names).apply(v, x))(variables, x)
+  for name in names:
+    want = golden[f"vgg19/{name}"].transpose(0, 2, 3, 1)
+    g = np.asarray(got[name])[..., :want.shape[-1]]
+    np.testing.assert_allclose(g, want, rtol=0, atol=2e-5 * np.abs(want).max(), err_msg=name)
+
+
+def test_cyclegan_generator_matches_pytorch(golden):
+  """The official ResnetGenerator (9 blocks, ngf 64; written out in the fixture script) with the same weights.
+  Releases saved by torch 0.4 carry InstanceNorm running statistics: they are added here and must be dropped."""
+  from vidjax.models.cyclegan import ResnetGenerator
+
+  sd = _state_dict(golden, "cyclegan")
+  sd["model.2.running_mean"] = np.zeros(64, np.float32)
+  sd["model.10.conv_block.2.running_var"] = np.ones(256, np.float32)
+  assert weights.cyclegan_settings(sd) == {"ngf": 64, "blocks": 9}
+  variables = weights.convert_state_dict(sd, "cyclegan")
+  x = golden["cyclegan/input"].transpose(0, 2, 3, 1)
+  got = np.asarray(jax.jit(lambda v, x: ResnetGenerator().apply(v, x))(variables, x))
+  want = golden["cyclegan/output"].transpose(0, 2, 3, 1)
+  np.testing.assert_allclose(got, want, rtol=0, atol=2e-5)
+  assert weights.describe(variables, "cyclegan") == {"arch": "cyclegan", "parameters": 11378179, "ngf": 64,
+                                                     "blocks": 9}

@@ -1,6 +1,8 @@
 """Pretrained weights: torchvision state dicts -> vidjax variables, and initialising a model from them.
 
     python -m vidjax.weights --pth r2plus1d_18-91a641e6.pth --arch r2plus1d_18 --out weights/r2plus1d_18
+    python -m vidjax.weights --pth vgg19-dcbb9e9d.pth --arch vgg19 --out weights/vgg19          # style transfer
+    python -m vidjax.weights --pth style_ukiyoe.pth --arch cyclegan --out weights/cyclegan/ukiyoe  # a generator
 
 `.pth` files are parsed without torch and without unpickling (vidjax/pth_reader.py),
 `.npz` with `allow_pickle=False`. vidjax
@@ -26,7 +28,9 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 from vidjax.models.backbones2d import ResNet2D
+from vidjax.models.cyclegan import ResnetGenerator
 from vidjax.models.googlenet import GoogLeNet
+from vidjax.models.vgg19 import LAYERS, VGG19Features
 from vidjax.models.video_resnet import VideoResNet
 from vidjax.pth_reader import read_pth
 
@@ -37,8 +41,12 @@ ARCHS = {
     "mc3_18": ("video_resnet", {"arch": "mc3", "depth": 18}),
     "resnet18": ("resnet2d", {}),
     "googlenet": ("googlenet", {}),
+    "vgg19": ("vgg19", {}),  # only `features` (Gatys style transfer); the classifier is dropped
+    "cyclegan": ("cyclegan", {}),  # the official CycleGAN release's ResnetGenerator (latest_net_G.pth)
 }
-_SKIPPED = {"googlenet": ("aux1.", "aux2.")}  # training-only auxiliary classifiers, not in the vidjax model
+STYLE_ARCHS = ("vgg19", "cyclegan")  # not classifiers: no fc, used by vidjax.style
+_SKIPPED = {"googlenet": ("aux1.", "aux2."),  # training-only auxiliary classifiers, not in the vidjax model
+            "vgg19": ("classifier.",)}
 _CLASSIFIER = ("fc", "head")  # top-level modules whose shape may change with the class count
 
 
@@ -106,11 +114,15 @@ def torch_lstm_to_flax(state_dict: Mapping[str, np.ndarray], layers: int = 1) ->
   return out
 
 
-def model_for(arch: str, num_classes: int):
-  """The vidjax module a torchvision architecture converts into."""
+def model_for(arch: str, num_classes: int = 0, **settings):
+  """The vidjax module a torchvision architecture converts into, and an input shape to initialise it."""
   if arch not in ARCHS:
     raise ValueError(f"--arch={arch!r} is not one of {sorted(ARCHS)}")
   name, kwargs = ARCHS[arch]
+  if name == "vgg19":
+    return VGG19Features(layers=(list(LAYERS)[-1],)), (1, 32, 32, 3)
+  if name == "cyclegan":
+    return ResnetGenerator(**settings), (1, 32, 32, 3)
   if name == "resnet2d":
     return ResNet2D(num_classes=num_classes), (1, 32, 32, 3)
   if name == "googlenet":
@@ -143,7 +155,14 @@ def convert_state_dict(state: Mapping[str, np.ndarray], arch: str, what: str = "
   if arch not in ARCHS:
     raise ValueError(f"--arch={arch!r} is not one of {sorted(ARCHS)}")
   skip = _SKIPPED.get(arch, ())
+  if arch == "cyclegan":
+    return _convert_cyclegan(state, what)
   variables = torch_to_flax({k: v for k, v in state.items() if not (skip and k.startswith(skip))})
+  if arch == "vgg19":
+    model, shape = model_for(arch)
+    check_against(variables, jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(shape))),
+                  f"{what} as vgg19 (its `features`)")
+    return variables
   if "fc" not in variables["params"]:
     raise ValueError(f"{what} has no classifier (fc.weight): not a torchvision {arch} state dict")
   num_classes = variables["params"]["fc"]["kernel"].shape[1]
@@ -151,6 +170,50 @@ def convert_state_dict(state: Mapping[str, np.ndarray], arch: str, what: str = "
   reference = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(shape), train=False))
   check_against(variables, reference, f"{what} as {arch}")
   return variables
+
+
+def cyclegan_settings(state: Mapping[str, np.ndarray], what: str = "the weights") -> dict:
+  """ngf and the residual block count of an official generator state dict, read from its tensors."""
+  if "model.1.weight" not in state:
+    raise ValueError(f"{what} has no model.1.weight: not an official CycleGAN ResnetGenerator state dict "
+                     "(latest_net_G.pth or a pretrained_models/*.pth)")
+  blocks = len({k.split(".")[1] for k in state if re.match(r"^model\.\d+\.conv_block\.1\.weight$", k)})
+  return {"ngf": int(state["model.1.weight"].shape[0]), "blocks": blocks}
+
+
+def _convert_cyclegan(state: Mapping[str, np.ndarray], what: str) -> dict:
+  # a DataParallel save prefixes "module."; releases made with torch 0.4 carry InstanceNorm running statistics
+  # that the norm (track_running_stats=False) never uses: the official loader deletes them too
+  state = {k.removeprefix("module."): v for k, v in state.items()
+           if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+  settings = cyclegan_settings(state, what)
+  variables = {"params": torch_to_flax(state)["params"]}
+  model, shape = model_for("cyclegan", **settings)
+  reference = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(shape)))
+  check_against(variables, reference, f"{what} as a CycleGAN resnet generator ({settings['blocks']} blocks)")
+  return variables
+
+
+def describe(variables: dict, arch: str) -> dict:
+  """What weights.json records beside the tensors: enough to rebuild the module."""
+  n = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(variables["params"]))
+  meta: dict = {"arch": arch, "parameters": n}
+  if arch == "cyclegan":
+    p = variables["params"]
+    meta.update(ngf=int(p["model_1"]["kernel"].shape[-1]), blocks=sum(1 for k in p if k.endswith("_conv_block_1")))
+  elif arch not in STYLE_ARCHS:
+    meta["num_classes"] = int(variables["params"]["fc"]["kernel"].shape[1])
+  return meta
+
+
+def read_meta(path: str) -> dict:
+  """weights.json of converted weights (what `describe` wrote), or a clear error naming the folder."""
+  meta_path = os.path.join(path, "weights.json")
+  if not os.path.isfile(meta_path):
+    raise FileNotFoundError(f"{path!r} holds no converted weights (weights.json); make them with "
+                            "`python -m vidjax.weights --pth FILE --arch ARCH --out DIR`")
+  with open(meta_path) as f:
+    return json.load(f)
 
 
 def convert(pth: str, arch: str) -> dict:
@@ -234,13 +297,15 @@ def main(argv: list[str] | None = None) -> None:
     variables = convert(a.pth, a.arch)
   except (ValueError, FileNotFoundError) as e:  # PthFormatError included: one line, the file and what is wrong
     sys.exit(f"vidjax.weights: {e}")
-  n = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(variables["params"]))
-  save(variables, a.out, {"arch": a.arch, "source": os.path.abspath(a.pth), "parameters": n,
-                          "num_classes": int(variables["params"]["fc"]["kernel"].shape[1])})
+  meta = describe(variables, a.arch)
+  n = meta["parameters"]
+  save(variables, a.out, {**meta, "source": os.path.abspath(a.pth)})
   logging.info("Wrote %s (%s, %d parameters)", a.out, a.arch, n)
-  print(f"Wrote {os.path.abspath(a.out)}: {a.arch}, {n:,} parameters. Use it with "
-        f"--config.init.path={os.path.abspath(a.out)}" + (" --config.init.prefix=frozen_backbone (or backbone)"
-                                                         if a.arch in ("resnet18", "googlenet") else ""))
+  use = {"vgg19": f"python -m vidjax.style --vgg={os.path.abspath(a.out)} ...",
+         "cyclegan": f"python -m vidjax.style --method=cyclegan --generator={os.path.abspath(a.out)} ..."}.get(
+             a.arch, f"--config.init.path={os.path.abspath(a.out)}" + (
+                 " --config.init.prefix=frozen_backbone (or backbone)" if a.arch in ("resnet18", "googlenet") else ""))
+  print(f"Wrote {os.path.abspath(a.out)}: {a.arch}, {n:,} parameters. Use it with {use}")
 
 
 if __name__ == "__main__":
