@@ -110,6 +110,8 @@ def write_pth_fixtures(fixtures: str) -> None:
   base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
   sd.update({"odd.transposed": base.t(), "odd.offset": base[1:, 2:5], "odd.scalar": torch.tensor(2.5)})
   torch.save(sd, os.path.join(fixtures, "small_state_dict.pth"))
+  # the same in the legacy format of torch 0.1.10-1.5, in which most weights released before 2020 are
+  torch.save(sd, os.path.join(fixtures, "small_state_dict_legacy.pth"), _use_new_zipfile_serialization=False)
   np.savez(os.path.join(fixtures, "small_state_dict.npz"), **{k: v.numpy() for k, v in sd.items()})
   torch.save({"weight": torch.ones(2), "payload": _Payload()}, os.path.join(fixtures, "runs_code.pth"))
 

@@ -21,6 +21,7 @@ import pytest
 from vidjax.pth_reader import PthFormatError, read_pth
 
 FIXTURE = "tests/fixtures/small_state_dict.pth"
+LEGACY_FIXTURE = "tests/fixtures/small_state_dict_legacy.pth"  # the same tensors, torch 0.1.10-1.5 format
 
 
 class Op(bytes):
@@ -217,3 +218,30 @@ def test_the_converter_says_one_line_for_a_crafted_file(tmp_path):
   lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
   assert len(lines) == 1 and "crafted.pth: tensor 'conv1.weight': negative offset" in lines[0], p.stderr[-2000:]
   assert not os.path.exists(tmp_path / "out")
+
+
+def test_fuzz_damaged_legacy_files(tmp_path):
+  """The legacy format (torch 0.1.10-1.5) cut short or damaged anywhere: read, or one PthFormatError."""
+  rng = np.random.default_rng(1)
+  original = open(LEGACY_FIXTURE, "rb").read()
+  counts = {"read": 0, "refused": 0}
+  path = str(tmp_path / "legacy case (ü).pth")
+  for i in range(1500):
+    data = original[:int(rng.integers(len(original)))] if i % 3 == 0 else _mutate(rng, original)
+    with open(path, "wb") as f:
+      f.write(data)
+    counts[outcome(path)] += 1
+  assert counts["refused"] > 900 and counts["read"] > 10, counts
+
+
+def test_a_legacy_file_claiming_a_huge_storage_is_refused_before_reading(tmp_path):
+  data = bytearray(open(LEGACY_FIXTURE, "rb").read())
+  # the last storage's 8-byte element count sits right before its bytes; claim 2^40 values there
+  sd = read_pth(LEGACY_FIXTURE)
+  last = data.rfind(struct.pack("<q", sd["odd.transposed"].size))
+  assert last > 0
+  data[last:last + 8] = struct.pack("<q", 1 << 40)
+  path = tmp_path / "huge.pth"
+  path.write_bytes(bytes(data))
+  with pytest.raises(PthFormatError, match=r"huge.pth: storage .* claims 1,099,511,627,776 values"):
+    read_pth(str(path))

@@ -87,20 +87,24 @@ def test_training_from_imported_weights_keeps_the_frozen_backbone(tiny_config, t
 def test_pth_is_read_without_torch_or_unpickling(capsys, tmp_path):
   from vidjax.pth_reader import PthFormatError, read_pth
 
-  got = read_pth("tests/fixtures/small_state_dict.pth")  # written by torch.save (scripts/make_golden_fixtures.py)
-  with np.load("tests/fixtures/small_state_dict.npz") as want:
-    assert sorted(got) == sorted(want.files)
-    for k in want.files:
-      np.testing.assert_array_equal(got[k], want[k], err_msg=k)
-      assert got[k].dtype == want[k].dtype
+  for fixture in ("small_state_dict.pth", "small_state_dict_legacy.pth"):  # torch.save's zip and legacy formats
+    got = read_pth(f"tests/fixtures/{fixture}")  # written by torch.save (scripts/make_golden_fixtures.py)
+    with np.load("tests/fixtures/small_state_dict.npz") as want:
+      assert sorted(got) == sorted(want.files)
+      for k in want.files:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+        assert got[k].dtype == want[k].dtype
   with pytest.raises(PthFormatError, match=r"runs_code.pth: refers to '(__builtin__|builtins) print'.*refusing"):
     read_pth("tests/fixtures/runs_code.pth")
   assert "ran code" not in capsys.readouterr().out
   with pytest.raises(PthFormatError, match=r"small_state_dict.npz: no data.pkl inside"):
     read_pth("tests/fixtures/small_state_dict.npz")
   (tmp_path / "old.pth").write_bytes(b"\x80\x02legacy")
-  with pytest.raises(PthFormatError, match=r"old.pth: not a zip-format torch.save file"):
+  with pytest.raises(PthFormatError, match=r"old.pth: pickle opcode LIST is not used by tensor state dicts"):
     read_pth(str(tmp_path / "old.pth"))
+  (tmp_path / "tar.pth").write_bytes(b"sys_info" + bytes(504))
+  with pytest.raises(PthFormatError, match=r"tar.pth: not a torch.save file .*re-save it with a recent torch"):
+    read_pth(str(tmp_path / "tar.pth"))
 
 
 def test_a_backbone_without_batchnorm_grafts_too():

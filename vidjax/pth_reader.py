@@ -1,7 +1,11 @@
 """Reads PyTorch `.pth` state dicts without torch and without unpickling.
 
-A `torch.save` file is a zip: `data.pkl` describes the dict (names, dtypes, shapes,
-strides, which raw storage file holds each tensor) and `data/<key>` holds the bytes.
+A `torch.save` file (torch >= 1.6) is a zip: `data.pkl` describes the dict (names, dtypes,
+shapes, strides, which raw storage file holds each tensor) and `data/<key>` holds the bytes.
+Files saved by torch 0.1.10-1.5 (most weights released before 2020: torchvision's VGG and
+video models, the CycleGAN release) use the legacy format instead: five pickles in a row
+(magic number, protocol version, system info, the dict, the storage keys), then each
+storage's element count and bytes; they are read the same way.
 Here `pickletools.genops` only *parses* data.pkl's opcodes; a small stack machine
 interprets the handful that a state dict uses, and the only "globals" it accepts are
 names (OrderedDict, _rebuild_tensor_v2, _rebuild_parameter, the storage types), never
@@ -29,8 +33,11 @@ _STORAGES = {
     "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16, "CharStorage": np.int8,
     "ByteStorage": np.uint8, "BoolStorage": np.bool_,
 }
-_GLOBALS = {"collections OrderedDict", "torch._utils _rebuild_tensor_v2", "torch._utils _rebuild_parameter"} | {
+_REBUILD_TENSOR = ("torch._utils _rebuild_tensor_v2", "torch._utils _rebuild_tensor")  # v1: torch <= 0.3
+_GLOBALS = {"collections OrderedDict", "torch._utils _rebuild_parameter", *_REBUILD_TENSOR} | {
     f"torch {s}" for s in _STORAGES}
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_LEGACY_PROTOCOL = 1001
 _MARK = object()
 _MAX_PICKLE_BYTES = 64 << 20  # a ResNet-152 state dict's data.pkl is ~60 KB
 _MAX_NDIM = 32
@@ -67,16 +74,7 @@ class _Storages:
     if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
       raise PthFormatError(f"{self._path}: {where}: unexpected persistent id {_short(pid)}")
     _, storage_type, key, _location, numel = pid
-    if not (isinstance(storage_type, tuple) and len(storage_type) == 2 and storage_type[0] == "global"):
-      raise PthFormatError(f"{self._path}: {where}: storage type {_short(storage_type)} is not a torch storage class")
-    stype = storage_type[1].split()[-1]
-    if stype not in _STORAGES:
-      raise PthFormatError(f"{self._path}: {where}: {_short(storage_type[1])} is not a tensor storage type")
-    if _STORAGES[stype] is None:
-      raise PthFormatError(f"{self._path}: {where}: bfloat16 tensors are not supported; save the weights as float32")
-    if not isinstance(key, str) or not _is_int(numel) or numel < 0:
-      raise PthFormatError(f"{self._path}: {where}: storage reference ({_short(key)}, {_short(numel)}) is malformed")
-    dtype = np.dtype(_STORAGES[stype]).newbyteorder(self._byteorder)
+    dtype = _storage_dtype(storage_type, key, numel, self._byteorder, self._path, where)
     cache_key = f"{key}\0{dtype.str}"
     if cache_key not in self._cache:
       name = f"{self._prefix}data/{key}"
@@ -96,6 +94,34 @@ class _Storages:
     if numel > flat.size:
       raise PthFormatError(f"{self._path}: {where}: storage {_short(key)} claims {numel:,} values but holds {flat.size:,}")
     return flat[:numel]
+
+
+def _storage_dtype(storage_type, key, numel, byteorder: str, path: str, where: str) -> np.dtype:
+  """The dtype of a persistent storage reference, after checking every field of it."""
+  if not (isinstance(storage_type, tuple) and len(storage_type) == 2 and storage_type[0] == "global"):
+    raise PthFormatError(f"{path}: {where}: storage type {_short(storage_type)} is not a torch storage class")
+  stype = storage_type[1].split()[-1]
+  if stype not in _STORAGES:
+    raise PthFormatError(f"{path}: {where}: {_short(storage_type[1])} is not a tensor storage type")
+  if _STORAGES[stype] is None:
+    raise PthFormatError(f"{path}: {where}: bfloat16 tensors are not supported; save the weights as float32")
+  if not isinstance(key, str) or not _is_int(numel) or numel < 0:
+    raise PthFormatError(f"{path}: {where}: storage reference ({_short(key)}, {_short(numel)}) is malformed")
+  return np.dtype(_STORAGES[stype]).newbyteorder(byteorder)
+
+
+class _LegacyRef:
+  """A legacy file's storage, known by key while the dict is parsed; its bytes come after all the pickles."""
+
+  def __init__(self, key: str, dtype: np.dtype, numel: int):
+    self.key, self.dtype, self.numel = key, dtype, numel
+
+
+class _LazyTensor:
+  """A tensor of a legacy file, made once its storage has been read."""
+
+  def __init__(self, ref: _LegacyRef, offset, size, stride, where: str):
+    self.ref, self.offset, self.size, self.stride, self.where = ref, offset, size, stride, where
 
 
 def _is_dict_key_position(stack: list) -> bool:
@@ -152,13 +178,18 @@ def read_pth(path: str, *, max_bytes: int | None = None) -> dict[str, np.ndarray
   `max_bytes` caps the arrays' total size (default: twice the file plus 64 MiB, ample for a state dict,
   whose tensors are views of the storages the file carries).
   """
+  with open(path, "rb") as f:
+    head = f.read(4)
+  if head[:2] == b"\x80\x02" and not zipfile.is_zipfile(path):  # a pickle first: torch 0.1.10-1.5's format
+    return _parse_legacy(path, max_bytes)
   try:
     z = zipfile.ZipFile(path)
   except FileNotFoundError:
     raise
   except (zipfile.BadZipFile, *_PARSE_ERRORS) as e:
-    raise PthFormatError(f"{path}: not a zip-format torch.save file (legacy pre-1.6 format?); re-save it with "
-                         "a recent torch, or convert it to .npz") from e
+    raise PthFormatError(f"{path}: not a torch.save file (neither the zip format of torch >= 1.6 nor the legacy "
+                         "pickle format; a pre-2017 tar file?); re-save it with a recent torch, or convert it to "
+                         ".npz") from e
   try:
     with z:
       return _parse(z, path, max_bytes)
@@ -184,12 +215,105 @@ def _parse(z: zipfile.ZipFile, path: str, max_bytes: int | None) -> dict[str, np
   file_size = os.path.getsize(path)
   budget = _Budget(max_bytes if max_bytes is not None else 2 * file_size + (64 << 20))
   storages = _Storages(z, prefix, path, byteorder, budget.limit)
+
+  def rebuild(storage, offset, size, stride, where: str) -> np.ndarray:
+    return _tensor(storage, offset, size, stride, budget, path, where)
+
+  result = _interpret(pickletools.genops(z.read(pkl)), path, storages.get, rebuild, np.ndarray, "data.pkl")
+  return _state_dict(result, path)
+
+
+def _parse_legacy(path: str, max_bytes: int | None) -> dict[str, np.ndarray]:
+  """torch 0.1.10-1.5's format: magic, protocol, sys_info, the dict, the storage keys (five pickles), then per
+  storage in the keys' order an 8-byte element count and the bytes. Only opcodes are parsed, as for the zip."""
+  file_size = os.path.getsize(path)
+  budget = _Budget(max_bytes if max_bytes is not None else 2 * file_size + (64 << 20))
+  refs: dict[str, _LegacyRef] = {}
+  byteorder = "<"
+
+  def no_storage(pid, where):
+    raise PthFormatError(f"{path}: {where}: a storage reference in the legacy file's header; the file is damaged")
+
+  def storage(pid, where: str) -> _LegacyRef:
+    if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
+      raise PthFormatError(f"{path}: {where}: unexpected persistent id {_short(pid)}")
+    _, storage_type, key, _location, numel, view = pid
+    if view is not None:
+      raise PthFormatError(f"{path}: {where}: storage views are not supported; re-save it with a recent torch")
+    dtype = _storage_dtype(storage_type, key, numel, byteorder, path, where)
+    ref = refs.setdefault(key, _LegacyRef(key, dtype, numel))
+    if ref.dtype != dtype:
+      raise PthFormatError(f"{path}: {where}: storage {_short(key)} is used as two dtypes; the file is damaged")
+    ref.numel = max(ref.numel, numel)
+    return ref
+
+  def lazy(ref, offset, size, stride, where: str) -> _LazyTensor:
+    return _LazyTensor(ref, offset, size, stride, where)
+
+  def ops(f, what: str):
+    for op, arg, pos in pickletools.genops(f):
+      if f.tell() - start > _MAX_PICKLE_BYTES:
+        raise PthFormatError(f"{path}: the legacy file's {what} is over {_MAX_PICKLE_BYTES:,} bytes; not a state dict")
+      yield op, arg, pos
+
+  try:
+    with open(path, "rb") as f:
+      header = []
+      for what in ("magic number", "protocol version", "system info"):
+        start = f.tell()
+        header.append(_interpret(ops(f, what), path, no_storage, lazy, _LegacyRef, what))
+      magic, protocol, info = header
+      if magic != _LEGACY_MAGIC or protocol != _LEGACY_PROTOCOL or not isinstance(info, dict):
+        raise PthFormatError(f"{path}: starts like a pickle but is not a torch.save file (magic number "
+                             f"{_short(magic)}, protocol {_short(protocol)})")
+      if info.get("little_endian") is False:
+        byteorder = ">"
+      start = f.tell()
+      result = _interpret(ops(f, "state dict"), path, storage, lazy, _LegacyRef, "the state dict")
+      start = f.tell()
+      keys = _interpret(ops(f, "storage keys"), path, no_storage, lazy, _LegacyRef, "the storage keys")
+      if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or set(keys) != set(refs):
+        raise PthFormatError(f"{path}: the storage key list {_short(keys)} does not match the tensors' storages")
+      flats: dict[str, np.ndarray] = {}
+      for key in keys:
+        ref = refs[key]
+        count = f.read(8)
+        if len(count) < 8:
+          raise PthFormatError(f"{path}: storage {_short(key)}: the file ends before its bytes; it is truncated")
+        numel = int.from_bytes(count, "little" if byteorder == "<" else "big", signed=True)
+        nbytes = numel * ref.dtype.itemsize
+        if numel < ref.numel or nbytes > file_size - f.tell():
+          raise PthFormatError(f"{path}: storage {_short(key)} claims {numel:,} values ({nbytes:,} bytes) where "
+                               f"{ref.numel:,} are needed and {file_size - f.tell():,} bytes are left; the file is "
+                               "damaged")
+        budget.take(nbytes, path, f"storage {_short(key)}")
+        flats[key] = np.frombuffer(f.read(nbytes), dtype=ref.dtype)
+  except PthFormatError:
+    raise
+  except _PARSE_ERRORS as e:
+    raise PthFormatError(f"{path}: damaged legacy torch.save file: {type(e).__name__}: {e!s:.200}") from e
+  budget = _Budget(budget.limit)  # the storages are read; now their tensors
+
+  def resolve(x):
+    if isinstance(x, _LazyTensor):
+      return _tensor(flats[x.ref.key], x.offset, x.size, x.stride, budget, path, x.where)
+    if isinstance(x, dict):
+      return {k: resolve(v) for k, v in x.items()}
+    return x
+
+  return _state_dict(resolve(result), path)
+
+
+def _interpret(ops, path: str, persistent_load, rebuild, storage_type: type, what: str):
+  """Runs the state-dict subset of pickle's opcodes on a stack; returns what the pickle holds. Storages come from
+  `persistent_load(pid, where)` (instances of `storage_type`), tensors from `rebuild(storage, offset, size, stride,
+  where)`."""
   stack: list = []
   memo: dict = {}
   key = None  # the last string seen: in a state dict, the name of the tensor being read
 
   def where() -> str:
-    return f"tensor {_short(key)}" if key is not None else "the start of data.pkl"
+    return f"tensor {_short(key)}" if key is not None else f"the start of {what}"
 
   def pop(n: int = 1):
     if len(stack) < n or any(x is _MARK for x in stack[len(stack) - n:]):
@@ -214,7 +338,7 @@ def _parse(z: zipfile.ZipFile, path: str, max_bytes: int | None) -> dict[str, np
 
   result = None
   try:
-    for op, arg, _ in pickletools.genops(z.read(pkl)):
+    for op, arg, _ in ops:
       name = op.name
       if name in ("PROTO", "FRAME"):
         continue
@@ -253,19 +377,19 @@ def _parse(z: zipfile.ZipFile, path: str, max_bytes: int | None) -> dict[str, np
           raise PthFormatError(f"{path}: refers to {_short(arg)}, which a plain tensor state dict does not; refusing it")
         stack.append(("global", arg))
       elif name == "BINPERSID":
-        stack.append(storages.get(pop(), where()))
+        stack.append(persistent_load(pop(), where()))
       elif name == "REDUCE":
         fn, args = pop(2)
         if not isinstance(args, tuple):
           raise PthFormatError(f"{path}: {where()}: call arguments are a {type(args).__name__}, not a tuple")
         if fn == ("global", "collections OrderedDict"):
           stack.append({})
-        elif fn == ("global", "torch._utils _rebuild_tensor_v2"):
-          if len(args) < 4 or not isinstance(args[0], np.ndarray):
-            raise PthFormatError(f"{path}: {where()}: _rebuild_tensor_v2 needs (storage, offset, size, stride)")
-          stack.append(_tensor(args[0], *args[1:4], budget, path, where()))
+        elif fn[0] == "global" and fn[1] in _REBUILD_TENSOR:
+          if len(args) < 4 or not isinstance(args[0], storage_type):
+            raise PthFormatError(f"{path}: {where()}: {fn[1].split()[-1]} needs (storage, offset, size, stride)")
+          stack.append(rebuild(args[0], *args[1:4], where()))
         elif fn == ("global", "torch._utils _rebuild_parameter"):
-          if not args or not isinstance(args[0], np.ndarray):
+          if not args or not isinstance(args[0], (np.ndarray, _LazyTensor)):
             raise PthFormatError(f"{path}: {where()}: _rebuild_parameter needs a tensor")
           stack.append(args[0])
         else:
@@ -297,7 +421,12 @@ def _parse(z: zipfile.ZipFile, path: str, max_bytes: int | None) -> dict[str, np
   except _PARSE_ERRORS as e:
     raise PthFormatError(f"{path}: damaged torch.save file at {where()}: {type(e).__name__}: {e!s:.200}") from e
   if result is None:
-    raise PthFormatError(f"{path}: data.pkl ends without a result; the file is truncated")
+    raise PthFormatError(f"{path}: {what} ends without a result; the file is truncated")
+  return result
+
+
+def _state_dict(result, path: str) -> dict[str, np.ndarray]:
+  """The {name: array} of what the file holds (a state dict, or a checkpoint dict with one under 'state_dict')."""
   if isinstance(result, dict) and "state_dict" in result and isinstance(result["state_dict"], dict):
     result = result["state_dict"]
   if not isinstance(result, dict):

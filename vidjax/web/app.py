@@ -1,0 +1,272 @@
+"""The page's routes (Flask; ARCHITECTURE.md says why) and the checks every upload passes before any work.
+
+Routes: `/` the page, `/page.js` and `/page.css` its two files, `/api/status` what can be done, `POST /api/jobs` an
+upload, `/api/jobs/<id>` a job's progress, `/api/jobs/<id>/video` (inline, for the preview) and `/download` (as an
+attachment). Nothing else is served: no static folder, and files are found through the job, never from the URL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+
+import cv2
+import flask
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.utils import secure_filename
+
+from vidjax.web.jobs import Job, JobRunner
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VIDEO_TYPES = (".mp4", ".avi", ".mov", ".mpeg", ".mpg", ".m4v", ".mkv", ".webm")
+IMAGE_TYPES = (".png", ".jpg", ".jpeg")
+
+
+@dataclasses.dataclass(frozen=True)
+class WebSettings:
+  """Every flag of `python -m vidjax.web`."""
+
+  workdir: str = ""  # a trained run to classify with
+  checkpoint: str = "latest"
+  vgg: str = "weights/vgg19"  # converted VGG-19 (Gatys)
+  styles: str = "styles"  # style images (PNG/JPEG) for Gatys
+  generators: str = "weights/cyclegan"  # converted CycleGAN generators, one folder each (or one generator)
+  max_upload_mb: int = 200
+  max_frames: int = 750  # longest video it stylises (30 s at 25 fps)
+  temp_root: str | None = None  # where the job folder is made (default: the system's temporary folder)
+
+
+def _weights_arch(path: str) -> str:
+  import json
+
+  try:
+    with open(os.path.join(path, "weights.json")) as f:
+      return str(json.load(f).get("arch", ""))
+  except (OSError, ValueError):
+    return ""
+
+
+def capabilities(s: WebSettings) -> dict:
+  """What the page offers now, and for what it lacks, the one thing to do (re-read on every page load)."""
+  out: dict = {"max_upload_mb": s.max_upload_mb, "max_frames": s.max_frames, "video_types": list(VIDEO_TYPES)}
+  if not s.workdir:
+    out["classify"] = {"ok": False, "why": "No trained run: start the page with --workdir=RUN (a folder main.py "
+                                         "trained) to classify videos."}
+  elif not os.path.isfile(os.path.join(s.workdir, "config.json")):
+    out["classify"] = {"ok": False, "why": f"--workdir={s.workdir} is not a trained run (no config.json)."}
+  else:
+    out["classify"] = {"ok": True, "run": os.path.basename(os.path.abspath(s.workdir))}
+  styles = sorted(f for f in os.listdir(s.styles) if f.lower().endswith(IMAGE_TYPES)) if os.path.isdir(s.styles) else []
+  if _weights_arch(s.vgg) != "vgg19":
+    why = (f"VGG-19 weights are not converted yet ({s.vgg}): download torchvision's vgg19-dcbb9e9d.pth and run "
+           f"python -m vidjax.weights --arch vgg19 --pth vgg19-dcbb9e9d.pth --out {s.vgg}")
+    out["gatys"] = {"ok": False, "why": why, "styles": styles}
+  elif not styles:
+    out["gatys"] = {"ok": False, "why": f"No style images in {os.path.abspath(s.styles)}: put PNG or JPEG files there "
+                                        "(or start the page with --styles=DIR).", "styles": []}
+  else:
+    out["gatys"] = {"ok": True, "styles": styles}
+  generators = _generators(s.generators)
+  if generators:
+    out["cyclegan"] = {"ok": True, "generators": sorted(generators)}
+  else:
+    out["cyclegan"] = {"ok": False, "generators": [], "why": (
+        f"No converted CycleGAN generator in {s.generators}: download an official one (e.g. style_ukiyoe.pth) and run "
+        f"python -m vidjax.weights --arch cyclegan --pth style_ukiyoe.pth --out {s.generators}/ukiyoe")}
+  return out
+
+
+def _generators(path: str) -> dict[str, str]:
+  """name -> folder of each converted generator: `path` itself, or its sub-folders."""
+  if _weights_arch(path) == "cyclegan":
+    return {os.path.basename(os.path.abspath(path)): path}
+  if not os.path.isdir(path):
+    return {}
+  return {d: os.path.join(path, d) for d in os.listdir(path) if _weights_arch(os.path.join(path, d)) == "cyclegan"}
+
+
+def _probe(path: str, name: str, max_frames: int, stylise: bool) -> None:
+  """One decoded frame, or a ValueError the page shows; a header that counts too many frames is refused early."""
+  cap = cv2.VideoCapture(path)
+  try:
+    ok = cap.isOpened() and cap.read()[0]
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+  finally:
+    cap.release()
+  if not ok:
+    raise ValueError(f"{name} is not a video this page can read (no frame could be decoded). Upload an MP4, AVI, "
+                     "MOV, MPEG, MKV or WebM file.")
+  if stylise and count > max_frames:
+    raise ValueError(f"{name} has {count} frames; the page stylises at most {max_frames}. Trim it first, or use "
+                     "python -m vidjax.style, which has no limit.")
+
+
+class _Work:
+  """What the worker thread runs: the predict path (its Predictor loaded once) or vidjax.style."""
+
+  def __init__(self, s: WebSettings):
+    self.s, self._predictor = s, None
+
+  def __call__(self, job: Job, report: Callable[[str], None]) -> dict:
+    if job.kind == "classify":
+      return self._classify(job, report)
+    return self._stylise(job, report)
+
+  def _classify(self, job: Job, report) -> dict:
+    if self._predictor is None:
+      report("Loading the trained run (first time only)")
+      from vidjax import config as config_lib
+      from vidjax import predict
+
+      self._predictor = predict.Predictor(config_lib.read_run_config(self.s.workdir), self.s.workdir,
+                                          self.s.checkpoint)
+    report("Classifying")
+    results, failures = self._predictor([job.input])
+    if not results:
+      reason = failures[0][1].replace(job.input, job.name) if failures else "unreadable"
+      raise ValueError(f"{job.name} could not be read: {reason}")
+    return {"top5": [[c, float(p)] for c, p in results[0]["top5"]], "run": os.path.basename(self.s.workdir.rstrip("/")),
+            "step": self._predictor.step}
+
+  def _stylise(self, job: Job, report) -> dict:
+    from vidjax.style.transfer import StyleJob, stylise_video
+
+    p = job.params
+    job.output = job.input.rsplit(".", 1)[0] + "-out.mp4"
+    style = StyleJob(content=job.input, out=job.output, method=p["method"], strength=p["strength"],
+                     style=os.path.join(self.s.styles, p.get("style", "")), vgg=self.s.vgg,
+                     generator=_generators(self.s.generators).get(p.get("generator", ""), ""),
+                     max_frames=self.s.max_frames)
+    start = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+      left = (time.perf_counter() - start) / done * (total - done)
+      report(f"Stylising: frame {done} of {total}" + (f", about {left:.0f} s left" if done < total else ", writing"))
+
+    report("Loading weights and decoding the video")
+    r = stylise_video(style, progress)
+    keys = ("method", "frames", "fps", "width", "height", "seconds", "warping_error", "warping_error_input")
+    return {k: r[k] for k in keys}
+
+
+def create_app(s: WebSettings) -> tuple[flask.Flask, JobRunner]:
+  app = flask.Flask(__name__, static_folder=None)
+  app.config["MAX_CONTENT_LENGTH"] = s.max_upload_mb * 2**20 + 2**20  # the form's other fields fit in the extra MiB
+  runner = JobRunner(_Work(s), root=s.temp_root)
+
+  def error(message: str, status: int = 400):
+    return flask.jsonify({"error": message}), status
+
+  @app.errorhandler(RequestEntityTooLarge)
+  def too_large(_):
+    return error(f"The file is larger than {s.max_upload_mb} MB, this page's limit.", 413)
+
+  @app.errorhandler(HTTPException)
+  def http_error(e):
+    return error(e.description or e.name, e.code or 500)
+
+  @app.after_request
+  def headers(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'self'; media-src 'self'; object-src 'none'"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+  @app.get("/")
+  def page():
+    return flask.send_file(os.path.join(HERE, "page.html"), mimetype="text/html", max_age=0)
+
+  @app.get("/page.js")
+  def page_js():
+    return flask.send_file(os.path.join(HERE, "page.js"), mimetype="text/javascript", max_age=0)
+
+  @app.get("/page.css")
+  def page_css():
+    return flask.send_file(os.path.join(HERE, "page.css"), mimetype="text/css", max_age=0)
+
+  @app.get("/api/status")
+  def status():
+    return flask.jsonify(capabilities(s))
+
+  @app.post("/api/jobs")
+  def submit():
+    upload = flask.request.files.get("video")
+    if upload is None or not upload.filename:
+      return error("Choose a video file first.")
+    name = secure_filename(upload.filename) or "video"
+    ext = os.path.splitext(upload.filename)[1].lower()
+    if ext not in VIDEO_TYPES:
+      return error(f"{name} is not one of the accepted types ({', '.join(t[1:].upper() for t in VIDEO_TYPES)}).")
+    form = flask.request.form
+    kind = form.get("task", "")
+    caps = capabilities(s)
+    if kind == "classify":
+      if not caps["classify"]["ok"]:
+        return error(caps["classify"]["why"])
+      params: dict = {}
+    elif kind == "stylise":
+      method = form.get("method", "")
+      if method not in ("gatys", "cyclegan"):
+        return error("Choose a method: gatys or cyclegan.")
+      if not caps[method]["ok"]:
+        return error(caps[method]["why"])
+      try:
+        strength = float(form.get("strength", "1"))
+      except ValueError:
+        strength = -1.0
+      if not 0.0 <= strength <= 1.0:
+        return error("Strength must be a number from 0 to 1.")
+      params = {"method": method, "strength": strength}
+      if method == "gatys":
+        if form.get("style") not in caps["gatys"]["styles"]:
+          return error("Choose one of the listed style images.")
+        params["style"] = form["style"]
+      else:
+        if form.get("generator") not in caps["cyclegan"]["generators"]:
+          return error("Choose one of the listed generators.")
+        params["generator"] = form["generator"]
+    else:
+      return error("Choose what to do: classify or stylise.")
+    path = runner.new_path(ext)
+    upload.save(path)
+    try:
+      if os.path.getsize(path) > s.max_upload_mb * 2**20:
+        raise ValueError(f"The file is larger than {s.max_upload_mb} MB, this page's limit.")
+      if os.path.getsize(path) == 0:
+        raise ValueError(f"{name} is empty.")
+      _probe(path, name, s.max_frames, kind == "stylise")
+    except ValueError as e:
+      os.remove(path)
+      return error(str(e))
+    job = runner.submit(kind, name, path, params)
+    return flask.jsonify(job.public()), 202
+
+  def _job(job_id: str) -> Job:
+    job = runner.get(job_id)
+    if job is None:
+      flask.abort(404, "No such job (finished jobs are kept for an hour).")
+    return job
+
+  @app.get("/api/jobs/<job_id>")
+  def job_status(job_id: str):
+    return flask.jsonify(_job(job_id).public())
+
+  def _output(job_id: str, attachment: bool):
+    job = _job(job_id)
+    if job.state != "done" or not job.output or not os.path.isfile(job.output):
+      flask.abort(404, "This job has no video to send.")
+    stem = os.path.splitext(job.name)[0] or "video"
+    return flask.send_file(job.output, mimetype="video/mp4", as_attachment=attachment, conditional=True,
+                           download_name=f"{stem}_{job.params.get('method', 'styled')}.mp4", max_age=0)
+
+  @app.get("/api/jobs/<job_id>/video")
+  def video(job_id: str):
+    return _output(job_id, False)
+
+  @app.get("/api/jobs/<job_id>/download")
+  def download(job_id: str):
+    return _output(job_id, True)
+
+  return app, runner
