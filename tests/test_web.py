@@ -146,6 +146,7 @@ def test_page_in_a_real_browser_classifies_stylises_downloads_and_refuses_a_text
     assert "No style images" in find("missing").text and not find("go").is_enabled()  # Gatys says what it lacks
     Select(find("method")).select_by_value("cyclegan")
     Select(find("generator")).select_by_value("random_ukiyoe")
+    assert find("generator-row").is_displayed() and not find("style-row").is_displayed()
     find("go").click()
     _wait_for(lambda: find("styled").is_displayed(), 240, "the stylised result")
     assert "16 frames at 24.00 fps" in find("styled-facts").text

@@ -139,11 +139,15 @@ class _Work:
                      style=os.path.join(self.s.styles, p.get("style", "")), vgg=self.s.vgg,
                      generator=_generators(self.s.generators).get(p.get("generator", ""), ""),
                      max_frames=self.s.max_frames)
-    start = time.perf_counter()
+    first: list[tuple[int, float]] = []  # (frames, time) at the first report: compilation is behind it
 
     def progress(done: int, total: int) -> None:
-      left = (time.perf_counter() - start) / done * (total - done)
-      report(f"Stylising: frame {done} of {total}" + (f", about {left:.0f} s left" if done < total else ", writing"))
+      now = time.perf_counter()
+      if not first:
+        first.append((done, now))
+      d0, t0 = first[0]
+      left = f", about {(now - t0) / (done - d0) * (total - done):.0f} s left" if done > d0 else ""
+      report(f"Stylising: frame {done} of {total}" + (left if done < total else ", writing the video"))
 
     report("Loading weights and decoding the video")
     r = stylise_video(style, progress)
