@@ -5,9 +5,10 @@
 
 What is missing = the runtime closure of requirements.txt (walked through this venv's installed metadata, so the
 versions are the pinned ones, with dependency markers evaluated for Python 3.12) minus the packages of the GPU
-image (gpu_image_packages.txt). Each is fetched as a CPython 3.12 manylinux wheel; a package published only as a
-source archive is built here into a wheel and accepted only if that wheel is pure Python. Fails if the bundle
-is over the 64 MiB that may travel with the working tree.
+image (gpu_image_packages.txt), and less what the GPU check never imports (NOT_ON_DEVICE: the web page and the
+stylised-video writer, whose ffmpeg binary alone is ~30 MB). Each is fetched as a CPython 3.12 manylinux
+wheel; a package published only as a source archive is built here into a wheel and accepted only if that wheel
+is pure Python. Fails if the bundle is over the 64 MiB that may travel with the working tree.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from packaging.requirements import Requirement
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LIMIT = 64 * 2**20
+NOT_ON_DEVICE = {"imageio-ffmpeg", "flask", "waitress"}  # vidjax.web and vidjax.video_writer: not in the GPU check
 PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64", "manylinux_2_17_x86_64",
              "manylinux2014_x86_64", "manylinux1_x86_64"]
 TARGET = {"python_version": "3.12", "python_full_version": "3.12.3", "sys_platform": "linux",
@@ -46,6 +48,7 @@ def runtime_closure(requirements: str) -> dict[str, str]:
   """{name: installed version} for requirements.txt and everything it needs on Python 3.12 (no extras)."""
   with open(requirements) as f:
     stack = [Requirement(line.split("#")[0].strip()).name for line in f if line.split("#")[0].strip()]
+  stack = [name for name in stack if norm(name) not in NOT_ON_DEVICE]
   found: dict[str, str] = {}
   while stack:
     name = norm(stack.pop())

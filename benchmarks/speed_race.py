@@ -4,7 +4,7 @@
 
 Each (framework, model, mode) runs in its own fresh process, so peak RSS is comparable;
 one warm-up call (JAX compiles there), then the median of --reps timed calls.
-Models: R(2+1)D-18 (torchvision's), the default CSN (configs/csn.py's network) and the
+Models: R(2+1)D-18, R3D-18 and MC3-18 (torchvision's), the default CSN (configs/csn.py's network) and the
 HMDB51 study's CNN+LSTM (configs/cnn_lstm_bn_leaky.py), 101 classes; the PyTorch
 versions of the last two are written below and have the same parameter count.
 Training is AdamW on a weighted cross-entropy; inference is eval mode, no gradients.
@@ -24,7 +24,8 @@ import subprocess
 import sys
 import time
 
-MODELS = ("r2plus1d_18", "csn", "cnn_lstm")
+MODELS = ("r2plus1d_18", "r3d_18", "mc3_18", "csn", "cnn_lstm")
+VIDEO_RESNETS = {"r2plus1d_18": "r2plus1d", "r3d_18": "r3d", "mc3_18": "mc3"}  # torchvision's, same layout
 NUM_CLASSES = 101
 
 
@@ -48,10 +49,10 @@ def _timed(fn, reps: int) -> tuple[float, float]:
 def _jax_model(name: str):
   from vidjax.models import build_model  # imported in the worker: the torch venv has no vidjax deps
 
-  if name == "r2plus1d_18":
+  if name in VIDEO_RESNETS:
     import ml_collections
 
-    cfg = ml_collections.ConfigDict({"name": "video_resnet", "arch": "r2plus1d", "depth": 18})
+    cfg = ml_collections.ConfigDict({"name": "video_resnet", "arch": VIDEO_RESNETS[name], "depth": 18})
   else:
     import importlib
 
@@ -116,10 +117,10 @@ def _torch_model(name: str):
   import torch
   from torch import nn
 
-  if name == "r2plus1d_18":
+  if name in VIDEO_RESNETS:
     import torchvision
 
-    return torchvision.models.video.r2plus1d_18(num_classes=NUM_CLASSES)
+    return getattr(torchvision.models.video, name)(num_classes=NUM_CLASSES)
 
   if name == "csn":  # configs/csn.py: stem 3x3x3/16 stride (1,2,2), ir-CSN stages (24, 48, 96) x 1, expansion 1
     class Block(nn.Module):
