@@ -122,7 +122,7 @@ def _torch_model(name: str):
 
     return getattr(torchvision.models.video, name)(num_classes=NUM_CLASSES)
 
-  if name == "csn":  # configs/csn.py: stem 3x3x3/16 stride (1,2,2), ir-CSN stages (24, 48, 96) x 1, expansion 1
+  if name == "csn":  # configs/csn.py: stem 3x3x3/16 stride (1,2,2) + 1x3x3 max pool, ir-CSN stages (32, 64, 128) x 1
     class Block(nn.Module):
       def __init__(self, cin, cout, stride):
         super().__init__()
@@ -140,9 +140,10 @@ def _torch_model(name: str):
     class CSN(nn.Module):
       def __init__(self):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv3d(3, 16, 3, (1, 2, 2), 1, bias=False), nn.BatchNorm3d(16), nn.ReLU())
-        self.stages = nn.Sequential(Block(16, 24, 1), Block(24, 48, 2), Block(48, 96, 2))
-        self.head = nn.Linear(96, NUM_CLASSES)
+        self.stem = nn.Sequential(nn.Conv3d(3, 16, 3, (1, 2, 2), 1, bias=False), nn.BatchNorm3d(16), nn.ReLU(),
+                                  nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)))
+        self.stages = nn.Sequential(Block(16, 32, 1), Block(32, 64, 2), Block(64, 128, 2))
+        self.head = nn.Linear(128, NUM_CLASSES)
 
       def forward(self, x):
         return self.head(self.stages(self.stem(x)).mean((2, 3, 4)))
