@@ -59,6 +59,23 @@ def test_conv3d_im2col_equals_xla_conv(kernel, strides):
   np.testing.assert_allclose(fast.apply(params, x), ref.apply(params, x), atol=1e-4)
 
 
+@pytest.mark.parametrize("shape,window,strides,padding", [
+    ((2, 5, 13, 12, 4), (1, 3, 3), (1, 2, 2), ((0, 0), (1, 1), (1, 1))),  # the CSN stem pool, odd and even sizes
+    ((2, 4, 14, 14, 3), (1, 3, 3), (1, 2, 2), ((0, 0), (1, 1), (1, 1))),
+    ((3, 11, 10, 5), (3, 3), (2, 2), ((1, 1), (1, 1))),  # a 2D ResNet stem's pool
+    ((2, 8, 8, 2), (2, 2), (2, 2), ((0, 0), (0, 0))),
+])
+def test_max_pool_slices_equal_xla_values_and_gradients_exactly(shape, window, strides, padding):
+  """After a ReLU most windows tie (at 0): the gradient must still go to the element select-and-scatter picks."""
+  x = jax.nn.relu(jax.random.normal(jax.random.key(0), shape))
+  x = x.at[..., 0].set(jnp.round(x[..., 0]))  # ties at positive values too
+  out = {impl: layers.max_pool(x, window, strides, padding, impl=impl) for impl in ("xla", "slices")}
+  np.testing.assert_array_equal(out["slices"], out["xla"])
+  grads = {impl: jax.grad(lambda x, impl=impl: (layers.max_pool(x, window, strides, padding, impl=impl) ** 3).sum())(x)
+           for impl in ("xla", "slices")}
+  np.testing.assert_array_equal(grads["slices"], grads["xla"])
+
+
 def test_xla_conv_matches_direct_definition():
   """Pin the layout and symmetric padding against a loop written from the definition."""
   rng = np.random.default_rng(0)

@@ -21,7 +21,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from vidjax.models.layers import Conv3D, DepthwiseConv3D, Pointwise
+from vidjax.models.layers import Conv3D, DepthwiseConv3D, Pointwise, max_pool
 from vidjax.models.pooling import spatial_pool
 
 VARIANTS = ("ir", "ip", "dw2plus1d")
@@ -96,7 +96,7 @@ class CSN(nn.Module):
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype,
                              name="stem_bn")(x))
     if self.stem_pool:
-      x = nn.max_pool(x, (1, 3, 3), (1, 2, 2), padding=((0, 0), (1, 1), (1, 1)))
+      x = max_pool(x, (1, 3, 3), (1, 2, 2), ((0, 0), (1, 1), (1, 1)), impl=self.conv_impl)
     block_cls = nn.remat(CSNBlock, static_argnums=(2,)) if self.remat else CSNBlock
     for s, (features, blocks) in enumerate(zip(self.stage_features, stage_blocks, strict=True)):
       for b in range(blocks):
