@@ -76,6 +76,22 @@ def test_max_pool_slices_equal_xla_values_and_gradients_exactly(shape, window, s
   np.testing.assert_array_equal(grads["slices"], grads["xla"])
 
 
+@pytest.mark.parametrize("kernel,strides,cin", [((1, 3, 3), (1, 2, 2), 72), ((1, 3, 3), (1, 1, 1), 64),
+                                                 ((3, 1, 1), (2, 1, 1), 200), ((3, 1, 1), (1, 1, 1), 180)])
+def test_conv3d_xla_forward_im2col_backward_equals_xla_conv(kernel, strides, cin):
+  """(2+1)D's wide convs on CPU: XLA's forward, im2col's gradients; both gradients must equal XLA's own."""
+  x = jax.random.normal(jax.random.key(0), (2, 6, 11, 12, cin))
+  ref = layers.Conv3D(16, kernel, strides, impl="xla")
+  params = ref.init(jax.random.key(1), x)
+  fast = layers.Conv3D(16, kernel, strides, impl="slices")
+  np.testing.assert_array_equal(fast.apply(params, x), ref.apply(params, x))  # the same XLA forward
+  grads = {m: jax.grad(lambda p, x, m=m: (m.apply(p, x) ** 2).sum(), argnums=(0, 1))(params, x) for m in (ref, fast)}
+  (gp_ref, gx_ref), (gp, gx) = grads[ref], grads[fast]
+  scale = np.abs(gp_ref["params"]["kernel"]).max()
+  np.testing.assert_allclose(gp["params"]["kernel"], gp_ref["params"]["kernel"], rtol=0, atol=1e-5 * scale)
+  np.testing.assert_allclose(gx, gx_ref, rtol=0, atol=1e-5 * np.abs(gx_ref).max())
+
+
 def test_xla_conv_matches_direct_definition():
   """Pin the layout and symmetric padding against a loop written from the definition."""
   rng = np.random.default_rng(0)

@@ -99,16 +99,45 @@ class Conv3D(nn.Module):
     x, kernel = x.astype(dtype), kernel.astype(dtype)
     taps = self.kernel_size[0] * self.kernel_size[1] * self.kernel_size[2]
     impl = _resolve(self.impl)
-    if impl == "slices" and taps * cin > 512:
-      impl = "xla"  # im2col would cost more memory than it saves time
     if impl == "xla":
       y = _xla_conv(x, kernel, self.strides, 1)
+    elif taps * cin > 512 and taps <= 9:  # (2+1)D's 1x3x3 and 3x1x1: XLA's forward, im2col's backward
+      y = _conv_im2col_grad(x, kernel, tuple(self.strides))
+    elif taps * cin > 512:
+      y = _xla_conv(x, kernel, self.strides, 1)  # 3x3x3 over many channels: im2col would hold 27 copies
     else:
       cols = jnp.concatenate([sl for _, sl in _shifted_slices(x, self.kernel_size, self.strides)], axis=-1)
       y = cols @ kernel.reshape(taps * cin, self.features)
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(dtype)
     return y
+
+
+def _im2col_conv(x, kernel, strides):
+  taps = kernel.shape[0] * kernel.shape[1] * kernel.shape[2]
+  cols = jnp.concatenate([sl for _, sl in _shifted_slices(x, kernel.shape[:3], strides)], axis=-1)
+  return cols @ kernel.reshape(taps * kernel.shape[3], kernel.shape[4])
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _conv_im2col_grad(x, kernel, strides):
+  """A dense conv whose forward is XLA's and whose backward is im2col's (a pad-and-add input gradient and one
+  matmul for the kernel's): on XLA:CPU the fastest form of each for the (2+1)D shapes
+  (benchmarks/conv_forms.py). The columns exist only inside the backward pass, at taps x the input's size."""
+  return _xla_conv(x, kernel, strides, 1)
+
+
+def _conv_im2col_grad_fwd(x, kernel, strides):
+  return _xla_conv(x, kernel, strides, 1), (x, kernel)
+
+
+def _conv_im2col_grad_bwd(strides, residuals, g):
+  x, kernel = residuals
+  _, vjp = jax.vjp(lambda x, k: _im2col_conv(x, k, strides), x, kernel)
+  return vjp(g)
+
+
+_conv_im2col_grad.defvjp(_conv_im2col_grad_fwd, _conv_im2col_grad_bwd)
 
 
 class Pointwise(nn.Module):
