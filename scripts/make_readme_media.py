@@ -98,7 +98,7 @@ def main() -> None:
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--window-size=900,1080", "--hide-scrollbars"):
+    for arg in ("--headless=new", "--no-sandbox", "--window-size=900,1220", "--hide-scrollbars"):
       options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
     try:
