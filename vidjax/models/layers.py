@@ -101,10 +101,8 @@ class Conv3D(nn.Module):
     impl = _resolve(self.impl)
     if impl == "xla":
       y = _xla_conv(x, kernel, self.strides, 1)
-    elif taps * cin > 512 and taps <= 9:  # (2+1)D's 1x3x3 and 3x1x1: XLA's forward, im2col's backward
+    elif taps * cin > 512:  # wide convs: XLA's forward, im2col's backward one clip at a time
       y = _conv_im2col_grad(x, kernel, tuple(self.strides))
-    elif taps * cin > 512:
-      y = _xla_conv(x, kernel, self.strides, 1)  # 3x3x3 over many channels: im2col would hold 27 copies
     else:
       cols = jnp.concatenate([sl for _, sl in _shifted_slices(x, self.kernel_size, self.strides)], axis=-1)
       y = cols @ kernel.reshape(taps * cin, self.features)
@@ -122,8 +120,9 @@ def _im2col_conv(x, kernel, strides):
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _conv_im2col_grad(x, kernel, strides):
   """A dense conv whose forward is XLA's and whose backward is im2col's (a pad-and-add input gradient and one
-  matmul for the kernel's): on XLA:CPU the fastest form of each for the (2+1)D shapes
-  (benchmarks/conv_forms.py). The columns exist only inside the backward pass, at taps x the input's size."""
+  matmul for the kernel's), run one clip at a time (`lax.map`): on XLA:CPU the fastest form of each
+  (benchmarks/conv_forms.py; the per-clip loop was faster still in the race and bounds the columns, taps x one
+  clip's input, which exist only inside the backward pass)."""
   return _xla_conv(x, kernel, strides, 1)
 
 
@@ -133,8 +132,13 @@ def _conv_im2col_grad_fwd(x, kernel, strides):
 
 def _conv_im2col_grad_bwd(strides, residuals, g):
   x, kernel = residuals
-  _, vjp = jax.vjp(lambda x, k: _im2col_conv(x, k, strides), x, kernel)
-  return vjp(g)
+  def one(xg):  # one clip at a time: the columns of a 3x3x3 conv are 27 copies of its input
+    _, vjp = jax.vjp(lambda x, k: _im2col_conv(x, k, strides), xg[0][None], kernel)
+    dx, dk = vjp(xg[1][None])
+    return dx[0], dk
+
+  dx, dk = lax.map(one, (x, g))
+  return dx, dk.sum(0)
 
 
 _conv_im2col_grad.defvjp(_conv_im2col_grad_fwd, _conv_im2col_grad_bwd)
