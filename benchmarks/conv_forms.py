@@ -13,26 +13,19 @@ one matmul per tap. Median of 3 after a warm-up, one CPU device.
 
 from __future__ import annotations
 
-import statistics
-import time
+import os
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.conv_profile import med
+
 N, T, H, W = 4, 16, 56, 56
 SHAPES = {"1x3x3 64->144": ((1, 3, 3), 64, 144), "3x1x1 144->64": ((3, 1, 1), 144, 64)}
-
-
-def med(fn, reps: int = 3) -> float:
-  fn()
-  times = []
-  for _ in range(reps):
-    t = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - t)
-  return statistics.median(times)
 
 
 def xla(x, w):
@@ -100,8 +93,8 @@ def main() -> None:
       ref = out if ref is None else ref
       err = max(float(jnp.abs(a - b).max() / jnp.abs(b).max()) for a, b in zip(out, ref, strict=True))
       assert err < 1e-4, (name, form, err)
-      f_ms = med(lambda fwd=fwd, x=x, w=w: jax.block_until_ready(fwd(x, w))) * 1e3
-      g_ms = med(lambda grads=grads, x=x, w=w: jax.block_until_ready(grads(x, w))) * 1e3
+      f_ms = med(lambda fwd=fwd, x=x, w=w: jax.block_until_ready(fwd(x, w)), reps=3) * 1e3
+      g_ms = med(lambda grads=grads, x=x, w=w: jax.block_until_ready(grads(x, w)), reps=3) * 1e3
       print(f"| {name} | {form} | {f_ms:.0f} | {g_ms:.0f} | {err:.1e} |", flush=True)
 
 

@@ -39,11 +39,11 @@ class WebSettings:
 
 
 def _weights_arch(path: str) -> str:
-  import json
+  """The arch of converted weights in `path`, or "" when there are none (the page then says how to make them)."""
+  from vidjax import weights
 
   try:
-    with open(os.path.join(path, "weights.json")) as f:
-      return str(json.load(f).get("arch", ""))
+    return str(weights.read_meta(path).get("arch", ""))
   except (OSError, ValueError):
     return ""
 
