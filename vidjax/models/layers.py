@@ -19,6 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from vidjax.models import winograd
+
 IMPLS = ("auto", "xla", "slices")
 
 
@@ -81,7 +83,9 @@ class DepthwiseConv3D(nn.Module):
 
 
 class Conv3D(nn.Module):
-  """Dense 3D conv; kernel [kt, kh, kw, in, out]. im2col on CPU when in*taps is small."""
+  """Dense 3D conv; kernel [kt, kh, kw, in, out]. On CPU (impl "slices", float32): Winograd F(4, 3) for stride-1
+  kt x 3 x 3 convs on maps of at least 14 x 14 and for stride-1 3x1x1 convs (winograd.py), XLA's conv for
+  smaller maps, XLA's forward with im2col's backward for other wide convs, and im2col when in * taps is small."""
 
   features: int
   kernel_size: Sequence[int] = (3, 3, 3)
@@ -99,8 +103,16 @@ class Conv3D(nn.Module):
     x, kernel = x.astype(dtype), kernel.astype(dtype)
     taps = self.kernel_size[0] * self.kernel_size[1] * self.kernel_size[2]
     impl = _resolve(self.impl)
+    form = winograd.supported(self.kernel_size, self.strides) if impl == "slices" and dtype == jnp.float32 else None
+    if form == "spatial" and min(x.shape[2:4]) < 14:
+      form = None  # at 7 x 7 the tiles' padding and transforms cost more than they save (conv_forms.py)
+      impl = "xla"
     if impl == "xla":
       y = _xla_conv(x, kernel, self.strides, 1)
+    elif form == "spatial":
+      y = winograd.conv_spatial(x, kernel)
+    elif form == "temporal":
+      y = winograd.conv_temporal(x, kernel)
     elif taps * cin > 512:  # wide convs: XLA's forward, im2col's backward one clip at a time
       y = _conv_im2col_grad(x, kernel, tuple(self.strides))
     else:
