@@ -1,5 +1,7 @@
 """Numerics against references: class weights, the weighted loss, and both conv implementations."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -176,15 +178,16 @@ def test_flatten_is_refused_for_the_resnet_backbone():
     make_backbone("resnet", pool="flatten")
 
 
-def _conv_ref(x, k):
+def _conv_ref(x, k, strides=(1, 1, 1)):
   pads = [(d // 2, d // 2) for d in k.shape[:3]]
-  return jax.lax.conv_general_dilated(x, k, (1, 1, 1), pads, dimension_numbers=("NTHWC", "THWIO", "NTHWC"))
+  return jax.lax.conv_general_dilated(x, k, strides, pads, dimension_numbers=("NTHWC", "THWIO", "NTHWC"))
 
 
-def _assert_same_function(fast, x, k):
+def _assert_same_function(fast, x, k, strides=(1, 1, 1)):
   """Values and both gradients of `fast` equal the lax conv's within float32 rounding (1e-5 of each's scale)."""
-  cot = jax.random.normal(jax.random.key(7), _conv_ref(x, k).shape)
-  y_ref, vjp_ref = jax.vjp(_conv_ref, x, k)
+  ref = functools.partial(_conv_ref, strides=strides)
+  cot = jax.random.normal(jax.random.key(7), ref(x, k).shape)
+  y_ref, vjp_ref = jax.vjp(ref, x, k)
   y, vjp = jax.vjp(fast, x, k)
   for got, want in ((y, y_ref), *zip(vjp(cot), vjp_ref(cot), strict=True)):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * float(np.abs(want).max()))
@@ -221,3 +224,17 @@ def test_conv3d_on_cpu_takes_winograd_at_zoo_shapes_and_computes_the_same(kernel
   jaxpr = str(jax.make_jaxpr(lambda p: fast.apply(p, x))(params))
   assert "conv_general_dilated" not in jaxpr  # Winograd, not XLA's conv
   _assert_same_function(lambda x, k: fast.apply({"params": {"kernel": k}}, x), x, params["params"]["kernel"])
+
+
+@pytest.mark.parametrize("kernel,shape", [((3, 7, 7), (2, 4, 32, 32, 3)), ((1, 7, 7), (1, 3, 31, 29, 3)),
+                                          ((3, 7, 7), (1, 2, 17, 18, 3))])
+def test_stem_forms_equal_xla_conv(kernel, shape):
+  """The stems on CPU: space-to-depth + XLA conv undifferentiated, two-step im2col under jax.grad."""
+  x = jax.random.normal(jax.random.key(0), shape)
+  ref = layers.Conv3D(16, kernel, (1, 2, 2), impl="xla")
+  params = ref.init(jax.random.key(1), x)
+  fast = layers.Conv3D(16, kernel, (1, 2, 2), impl="slices")
+  assert "custom_vjp" in str(jax.make_jaxpr(lambda p: fast.apply(p, x))(params))
+  _assert_same_function(lambda x, k: fast.apply({"params": {"kernel": k}}, x), x, params["params"]["kernel"], (1, 2, 2))
+  y = fast.apply(params, x)  # the inference form, outside any differentiation
+  np.testing.assert_allclose(y, ref.apply(params, x), rtol=0, atol=1e-5 * float(np.abs(y).max()))
