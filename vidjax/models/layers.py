@@ -1,9 +1,10 @@
 """3D convolutions with one parameter layout and two implementations.
 
 XLA:GPU/TPU lower `lax.conv_general_dilated` to cuDNN/MXU kernels, which is the
-right form there. XLA:CPU is ~10x slower on depthwise (grouped) 3D convs and on
-convs with few input channels, for which a sum of shifted slices (depthwise) or
-an im2col matmul (stem) is much faster. `impl="auto"` picks per backend; tests
+right form there. XLA:CPU is ~10x slower on depthwise (grouped) 3D convs, slow on
+convs with few input channels, and 2-5x slower than PyTorch's oneDNN on dense 3D
+convs, above all their gradients; shifted slices (depthwise), Winograd (winograd.py),
+space-to-depth and im2col forms are faster there. `impl="auto"` picks per backend; tests
 check that both forms compute the same function. Padding is explicit and
 symmetric (k // 2 each side), as in PyTorch, so ported weights line up.
 """
@@ -83,9 +84,10 @@ class DepthwiseConv3D(nn.Module):
 
 
 class Conv3D(nn.Module):
-  """Dense 3D conv; kernel [kt, kh, kw, in, out]. On CPU (impl "slices", float32): Winograd F(4, 3) for stride-1
-  kt x 3 x 3 convs on maps of at least 14 x 14 and for stride-1 3x1x1 convs (winograd.py), XLA's conv for
-  smaller maps, XLA's forward with im2col's backward for other wide convs, and im2col when in * taps is small."""
+  """Dense 3D conv; kernel [kt, kh, kw, in, out]. On CPU (impl "slices", float32), per shape (conv_layers.py):
+  Winograd F(4, 3) for stride-1 kt x 3 x 3 convs on maps of at least 14 x 14 and for stride-1 3x1x1 convs
+  (winograd.py); XLA's conv on smaller maps; for the stems and the strided convs XLA's conv in inference and
+  im2col under differentiation (_conv_cols_grad); plain im2col for other narrow convs."""
 
   features: int
   kernel_size: Sequence[int] = (3, 3, 3)
@@ -114,48 +116,14 @@ class Conv3D(nn.Module):
     elif form == "temporal":
       y = winograd.conv_temporal(x, kernel)
     elif _stem_form(self.kernel_size, self.strides) and taps * cin <= 512:
-      y = _stem_conv(x, kernel, tuple(self.strides))
-    elif taps * cin > 512:  # wide convs: XLA's forward, im2col's backward one clip at a time
-      y = _conv_im2col_grad(x, kernel, tuple(self.strides))
+      y = _conv_cols_grad(x, kernel, tuple(self.strides), True)
+    elif taps * cin > 512:  # wide convs (here: the strided ones)
+      y = _conv_cols_grad(x, kernel, tuple(self.strides), False)
     else:
-      cols = jnp.concatenate([sl for _, sl in _shifted_slices(x, self.kernel_size, self.strides)], axis=-1)
-      y = cols @ kernel.reshape(taps * cin, self.features)
+      y = _columns(x, kernel.shape, self.strides, False) @ _kernel_matrix(kernel, False)
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(dtype)
     return y
-
-
-def _im2col_conv(x, kernel, strides):
-  taps = kernel.shape[0] * kernel.shape[1] * kernel.shape[2]
-  cols = jnp.concatenate([sl for _, sl in _shifted_slices(x, kernel.shape[:3], strides)], axis=-1)
-  return cols @ kernel.reshape(taps * kernel.shape[3], kernel.shape[4])
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _conv_im2col_grad(x, kernel, strides):
-  """A dense conv whose forward is XLA's and whose backward is im2col's (a pad-and-add input gradient and one
-  matmul for the kernel's), run one clip at a time (`lax.map`): on XLA:CPU the fastest form of each
-  (benchmarks/conv_forms.py; the per-clip loop was faster still in the race and bounds the columns, taps x one
-  clip's input, which exist only inside the backward pass)."""
-  return _xla_conv(x, kernel, strides, 1)
-
-
-def _conv_im2col_grad_fwd(x, kernel, strides):
-  return _xla_conv(x, kernel, strides, 1), (x, kernel)
-
-
-def _conv_im2col_grad_bwd(strides, residuals, g):
-  x, kernel = residuals
-  def one(xg):  # one clip at a time: the columns of a 3x3x3 conv are 27 copies of its input
-    _, vjp = jax.vjp(lambda x, k: _im2col_conv(x, k, strides), xg[0][None], kernel)
-    dx, dk = vjp(xg[1][None])
-    return dx[0], dk
-
-  dx, dk = lax.map(one, (x, g))
-  return dx, dk.sum(0)
-
-
-_conv_im2col_grad.defvjp(_conv_im2col_grad_fwd, _conv_im2col_grad_bwd)
 
 
 def _stem_form(kernel_size, strides) -> bool:
@@ -195,35 +163,47 @@ def _stem_columns(x, kernel_shape, strides):
   return jnp.concatenate([lax.slice_in_dim(rows, d, d + (wo - 1) * sw + 1, sw, axis=3) for d in range(kw)], axis=-1)
 
 
-def _stem_matrix(kernel):
+def _columns(x, kernel_shape, strides, stem: bool):
+  """im2col columns and the kernel's matching row order: (kw, kt, kh, C) for the stems, (kt, kh, kw, C) otherwise."""
+  if stem:
+    return _stem_columns(x, kernel_shape, strides)
+  return jnp.concatenate([sl for _, sl in _shifted_slices(x, kernel_shape[:3], strides)], axis=-1)
+
+
+def _kernel_matrix(kernel, stem: bool):
   kt, kh, kw, c, o = kernel.shape
-  return jnp.transpose(kernel, (2, 0, 1, 3, 4)).reshape(kw * kt * kh * c, o)
+  if stem:
+    return jnp.transpose(kernel, (2, 0, 1, 3, 4)).reshape(kw * kt * kh * c, o)
+  return kernel.reshape(kt * kh * kw * c, o)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _stem_conv(x, kernel, strides):
-  """The stems on CPU: space-to-depth + XLA's conv when not differentiated (inference); under differentiation the
-  two-step im2col, whose columns (kept for the kernel's gradient, as any im2col's are) make the backward one matmul."""
-  return _space_to_depth_conv(x, kernel)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_cols_grad(x, kernel, strides, stem):
+  """A dense conv in two forms with one value. Undifferentiated (inference) it is XLA's conv, over space-to-depth
+  input for the stems; under differentiation it is im2col, whose columns, kept for the backward, make the kernel's
+  gradient one matmul and the input's a pad-and-add. On XLA:CPU each is the faster form of its pass for the stems and
+  the strided convs (conv_forms.py); XLA's own conv gradient is 5-40x slower at the strided shapes."""
+  return _space_to_depth_conv(x, kernel) if stem else _xla_conv(x, kernel, strides, 1)
 
 
-def _stem_conv_fwd(x, kernel, strides):
-  cols = _stem_columns(x, kernel.shape, strides)
-  return cols @ _stem_matrix(kernel), (cols, kernel, x)
+def _conv_cols_grad_fwd(x, kernel, strides, stem):
+  cols = _columns(x, kernel.shape, strides, stem)
+  return cols @ _kernel_matrix(kernel, stem), (cols, kernel, x)
 
 
-def _stem_conv_bwd(strides, residuals, g):
+def _conv_cols_grad_bwd(strides, stem, residuals, g):
   cols, kernel, x = residuals
-  mat = _stem_matrix(kernel)
-  k = cols.shape[-1]
-  dmat = cols.reshape(-1, k).T @ g.reshape(-1, g.shape[-1])
   kt, kh, kw, c, o = kernel.shape
-  dk = jnp.transpose(dmat.reshape(kw, kt, kh, c, o), (1, 2, 0, 3, 4))
-  (dx,) = jax.linear_transpose(lambda x: _stem_columns(x, kernel.shape, strides), x)(g @ mat.T)
+  dmat = cols.reshape(-1, cols.shape[-1]).T @ g.reshape(-1, o)
+  if stem:
+    dk = jnp.transpose(dmat.reshape(kw, kt, kh, c, o), (1, 2, 0, 3, 4))
+  else:
+    dk = dmat.reshape(kernel.shape)
+  (dx,) = jax.linear_transpose(lambda x: _columns(x, kernel.shape, strides, stem), x)(g @ _kernel_matrix(kernel, stem).T)
   return dx, dk
 
 
-_stem_conv.defvjp(_stem_conv_fwd, _stem_conv_bwd)
+_conv_cols_grad.defvjp(_conv_cols_grad_fwd, _conv_cols_grad_bwd)
 
 
 class Pointwise(nn.Module):
