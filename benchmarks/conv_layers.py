@@ -4,8 +4,10 @@
 
 Records every `Conv3D` call of each model at the race's input (4 x 16 x 112 x 112 x 3) with flax's method
 interceptor, so the list is the model's own, with how many times each shape occurs. Times forward and forward +
-backward (gradients of input and kernel) of one conv, median of 3 after a warm-up; PyTorch (2 threads) runs
-the same shapes in a subprocess. "step share" is count x (CPU form's fwd+bwd) over the sum for that model.
+backward (gradients of input and kernel; the kernel's alone for the stem, whose input is the clip, as in a train
+step) of one conv, median of 3 after a warm-up; PyTorch (2 threads) runs the same shapes in a subprocess.
+"share" is count x time over the model's sum of conv times, for training (fwd+bwd) and inference (fwd).
+`--xla` adds XLA's own conv (slow: its gradient of the 3-channel stem alone takes over a minute).
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def jax_times(call: dict, impl: str) -> tuple[float, float]:
   conv = layers.Conv3D(call["cout"], call["kernel"], call["strides"], impl=impl)
   params = conv.init(jax.random.key(0), x)
   fwd = jax.jit(conv.apply)
-  grads = jax.jit(jax.grad(lambda p, x: (conv.apply(p, x) ** 2).sum(), argnums=(0, 1)))
+  argnums = (0,) if call["x"][-1] == 3 else (0, 1)  # the stem: the clip needs no gradient
+  grads = jax.jit(jax.grad(lambda p, x: (conv.apply(p, x) ** 2).sum(), argnums=argnums))
   return med(lambda: jax.block_until_ready(fwd(params, x)), 3), med(lambda: jax.block_until_ready(grads(params, x)), 3)
 
 
@@ -67,7 +70,7 @@ def torch_times(call: dict) -> tuple[float, float]:
 
   n, t, h, w, cin = call["x"]
   k = call["kernel"]
-  x = torch.randn(n, cin, t, h, w, requires_grad=True)
+  x = torch.randn(n, cin, t, h, w, requires_grad=cin != 3)
   conv = torch.nn.Conv3d(cin, call["cout"], k, call["strides"], padding=tuple(kk // 2 for kk in k), bias=False)
 
   def forward():
@@ -85,6 +88,7 @@ def main() -> None:
   ap = argparse.ArgumentParser()
   ap.add_argument("--models", default="r3d_18,mc3_18,r2plus1d_18")
   ap.add_argument("--torch-python", default="")
+  ap.add_argument("--xla", action="store_true", help="also time XLA's own conv")
   ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
   args = ap.parse_args()
   if args.torch_worker:
@@ -94,23 +98,25 @@ def main() -> None:
     return
   for name in args.models.split(","):
     calls = conv_calls(name)
-    rows = [(c, jax_times(c, "xla"), jax_times(c, "slices")) for c in calls]
+    nan = (float("nan"), float("nan"))
+    rows = [(c, jax_times(c, "xla") if args.xla else nan, jax_times(c, "slices")) for c in calls]
     theirs = [(float("nan"), float("nan"))] * len(calls)
     if args.torch_python:
       out = subprocess.run([args.torch_python, __file__, "--torch-worker"], input=json.dumps(calls), text=True,
                            capture_output=True, check=True).stdout
       theirs = json.loads(out.strip().splitlines()[-1])
-    total = sum(c["count"] * cpu[1] for c, _, cpu in rows)
+    total = [sum(c["count"] * cpu[i] for c, _, cpu in rows) for i in (0, 1)]
     print(f"\n{name}: ms, forward / forward+backward, one conv at batch {N}")
     print("| input (N,T,H,W,C) | kernel | stride | out | count | XLA conv | vidjax CPU | PyTorch | train ratio | "
-          "infer ratio | step share |")
+          "infer ratio | share train / infer |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for (c, xla, cpu), tt in zip(rows, theirs, strict=True):
       k = "x".join(map(str, c["kernel"]))
       s = "x".join(map(str, c["strides"]))
       print(f"| {c['x']} | {k} | {s} | {c['cout']} | {c['count']} | {xla[0] * 1e3:.0f} / {xla[1] * 1e3:.0f} | "
             f"{cpu[0] * 1e3:.0f} / {cpu[1] * 1e3:.0f} | {tt[0] * 1e3:.0f} / {tt[1] * 1e3:.0f} | "
-            f"{tt[1] / cpu[1]:.2f} | {tt[0] / cpu[0]:.2f} | {c['count'] * cpu[1] / total:.0%} |", flush=True)
+            f"{tt[1] / cpu[1]:.2f} | {tt[0] / cpu[0]:.2f} | {c['count'] * cpu[1] / total[1]:.0%} / "
+            f"{c['count'] * cpu[0] / total[0]:.0%} |", flush=True)
 
 
 if __name__ == "__main__":

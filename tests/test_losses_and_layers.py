@@ -216,8 +216,8 @@ def test_winograd_temporal_equals_lax_conv(t, m):
 
 @pytest.mark.parametrize("kernel,cin,cout", [((3, 3, 3), 64, 64), ((1, 3, 3), 64, 144), ((3, 1, 1), 144, 64)])
 def test_conv3d_on_cpu_takes_winograd_at_zoo_shapes_and_computes_the_same(kernel, cin, cout):
-  """R(2+1)D's and R3D's layer-1 convs (map 14 x 14 here): the CPU module must pick Winograd and equal XLA's conv."""
-  x = jax.random.normal(jax.random.key(0), (1, 4, 14, 14, cin))
+  """R(2+1)D's and R3D's layer-1 convs (map 28 x 28 here): the CPU module must pick Winograd and equal XLA's conv."""
+  x = jax.random.normal(jax.random.key(0), (1, 2, 28, 28, cin))
   ref = layers.Conv3D(cout, kernel, impl="xla")
   params = ref.init(jax.random.key(1), x)
   fast = layers.Conv3D(cout, kernel, impl="slices")
@@ -238,3 +238,16 @@ def test_stem_forms_equal_xla_conv(kernel, shape):
   _assert_same_function(lambda x, k: fast.apply({"params": {"kernel": k}}, x), x, params["params"]["kernel"], (1, 2, 2))
   y = fast.apply(params, x)  # the inference form, outside any differentiation
   np.testing.assert_allclose(y, ref.apply(params, x), rtol=0, atol=1e-5 * float(np.abs(y).max()))
+
+
+@pytest.mark.parametrize("kernel,shape", [((1, 3, 3), (1, 8, 7, 7, 32)), ((3, 3, 3), (1, 16, 7, 7, 8)),
+                                          ((1, 3, 3), (2, 2, 7, 7, 16))])
+def test_small_maps_take_xla_in_inference_and_winograd_in_training(kernel, shape):
+  """7 x 7 maps: XLA's conv undifferentiated (identical values); under jax.grad Winograd's gradients on clips of
+  8 frames or more, XLA's on shorter ones; all equal to XLA's conv's within float32 rounding."""
+  x = jax.random.normal(jax.random.key(0), shape)
+  ref = layers.Conv3D(24, kernel, impl="xla")
+  params = ref.init(jax.random.key(1), x)
+  fast = layers.Conv3D(24, kernel, impl="slices")
+  np.testing.assert_array_equal(fast.apply(params, x), ref.apply(params, x))
+  _assert_same_function(lambda x, k: fast.apply({"params": {"kernel": k}}, x), x, params["params"]["kernel"])

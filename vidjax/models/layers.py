@@ -106,13 +106,10 @@ class Conv3D(nn.Module):
     taps = self.kernel_size[0] * self.kernel_size[1] * self.kernel_size[2]
     impl = _resolve(self.impl)
     form = winograd.supported(self.kernel_size, self.strides) if impl == "slices" and dtype == jnp.float32 else None
-    if form == "spatial" and min(x.shape[2:4]) < 14:
-      form = None  # at 7 x 7 the tiles' padding and transforms cost more than they save (conv_forms.py)
-      impl = "xla"
     if impl == "xla":
       y = _xla_conv(x, kernel, self.strides, 1)
     elif form == "spatial":
-      y = winograd.conv_spatial(x, kernel)
+      y = _spatial_3x3(x, kernel)
     elif form == "temporal":
       y = winograd.conv_temporal(x, kernel)
     elif _stem_form(self.kernel_size, self.strides) and taps * cin <= 512:
@@ -124,6 +121,44 @@ class Conv3D(nn.Module):
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(dtype)
     return y
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _two_forms(x, kernel, infer, train):
+  """infer(x, kernel) when not differentiated, train(x, kernel) and its JAX gradient under differentiation: the
+  same function (tested), and per shape the faster form of each on XLA:CPU."""
+  return infer(x, kernel)
+
+
+def _two_forms_fwd(x, kernel, infer, train):
+  return jax.vjp(train, x, kernel)
+
+
+def _two_forms_bwd(infer, train, vjp, g):
+  return vjp(g)
+
+
+_two_forms.defvjp(_two_forms_fwd, _two_forms_bwd)
+
+
+def _xla_conv_s1(x, kernel):
+  return _xla_conv(x, kernel, (1, 1, 1), 1)
+
+
+def _winograd_f2(x, kernel):
+  return winograd.conv_spatial(x, kernel, 2)
+
+
+def _spatial_3x3(x, kernel):
+  """Stride-1 kt x 3 x 3 convs on CPU, by map size (conv_layers.py and speed_race.py on the race's shapes):
+  >= 14 x 14, Winograd F(4x4, 3x3) in both passes (56 x 56: ~2x XLA's forward, ~3x its training);
+  7 x 7, XLA's conv, except Winograd F(2x2, 3x3) in training on clips of 8 frames or more (MC3's last stage),
+  where its gradient is ~1.3x faster than XLA's."""
+  if min(x.shape[2:4]) >= 14:
+    return winograd.conv_spatial(x, kernel)
+  if x.shape[1] >= 8:
+    return _two_forms(x, kernel, _xla_conv_s1, _winograd_f2)
+  return _xla_conv_s1(x, kernel)
 
 
 def _stem_form(kernel_size, strides) -> bool:
