@@ -117,7 +117,7 @@ class Conv3D(nn.Module):
     elif taps * cin > 512:  # wide convs (here: the strided ones)
       y = _conv_cols_grad(x, kernel, tuple(self.strides), False)
     else:
-      y = _columns(x, kernel.shape, self.strides, False) @ _kernel_matrix(kernel, False)
+      y = _im2col(x, kernel, tuple(self.strides), False)
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(dtype)
     return y
@@ -150,10 +150,10 @@ def _winograd_f2(x, kernel):
 
 
 def _spatial_3x3(x, kernel):
-  """Stride-1 kt x 3 x 3 convs on CPU, by map size (conv_layers.py and speed_race.py on the race's shapes):
-  >= 14 x 14, Winograd F(4x4, 3x3) in both passes (56 x 56: ~2x XLA's forward, ~3x its training);
+  """Stride-1 kt x 3 x 3 convs on CPU, by map size (BENCHMARKS.md, issue 18):
+  >= 14 x 14, Winograd F(4x4, 3x3) in both passes (R3D's layer 1: 1.8x XLA's forward, 3.2x its training);
   7 x 7, XLA's conv, except Winograd F(2x2, 3x3) in training on clips of 8 frames or more (MC3's last stage),
-  where its gradient is ~1.3x faster than XLA's."""
+  where its gradient was 1.25x faster than XLA's (one-off)."""
   if min(x.shape[2:4]) >= 14:
     return winograd.conv_spatial(x, kernel)
   if x.shape[1] >= 8:
@@ -169,8 +169,8 @@ def _stem_form(kernel_size, strides) -> bool:
 
 def _space_to_depth_conv(x, kernel):
   """A (1, 2, 2)-strided kt x k x k conv as a stride-1 conv over 2 x 2 space-to-depth input (4C channels) with the
-  kernel zero-padded to an even size and folded the same way: XLA:CPU's conv is ~2x faster with 12 input channels
-  than with 3 (the forward the stems use in inference; conv_forms.py)."""
+  kernel zero-padded to an even size and folded the same way: XLA:CPU's conv is faster with 12 input channels than
+  with 3 (the stems' inference form; one-off timings in BENCHMARKS.md)."""
   kt, k, _, c, o = kernel.shape
   n, t, h, w, _ = x.shape
   q, p = (k + 1) // 2, k // 2  # taps in the folded domain; padding of the original conv
@@ -186,7 +186,7 @@ def _space_to_depth_conv(x, kernel):
 
 def _stem_columns(x, kernel_shape, strides):
   """im2col in two concatenations, (kt, kh) taps then kw taps, columns ordered (kw, kt, kh, C): XLA:CPU writes a
-  concatenation of 21 + 7 operands much faster than one of 147 three-channel slices (conv_forms.py)."""
+  concatenation of 21 + 7 operands faster than one of 147 three-channel slices (one-off timings in BENCHMARKS.md)."""
   kt, kh, kw, c, _ = kernel_shape
   st, sh, sw = strides
   n, t, h, w, _ = x.shape
@@ -212,33 +212,16 @@ def _kernel_matrix(kernel, stem: bool):
   return kernel.reshape(kt * kh * kw * c, o)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv_cols_grad(x, kernel, strides, stem):
-  """A dense conv in two forms with one value. Undifferentiated (inference) it is XLA's conv, over space-to-depth
-  input for the stems; under differentiation it is im2col, whose columns, kept for the backward, make the kernel's
-  gradient one matmul and the input's a pad-and-add. On XLA:CPU each is the faster form of its pass for the stems and
-  the strided convs (conv_forms.py); XLA's own conv gradient is 5-40x slower at the strided shapes."""
-  return _space_to_depth_conv(x, kernel) if stem else _xla_conv(x, kernel, strides, 1)
+def _im2col(x, kernel, strides, stem: bool):
+  return _columns(x, kernel.shape, strides, stem) @ _kernel_matrix(kernel, stem)
 
 
-def _conv_cols_grad_fwd(x, kernel, strides, stem):
-  cols = _columns(x, kernel.shape, strides, stem)
-  return cols @ _kernel_matrix(kernel, stem), (cols, kernel, x)
-
-
-def _conv_cols_grad_bwd(strides, stem, residuals, g):
-  cols, kernel, x = residuals
-  kt, kh, kw, c, o = kernel.shape
-  dmat = cols.reshape(-1, cols.shape[-1]).T @ g.reshape(-1, o)
-  if stem:
-    dk = jnp.transpose(dmat.reshape(kw, kt, kh, c, o), (1, 2, 0, 3, 4))
-  else:
-    dk = dmat.reshape(kernel.shape)
-  (dx,) = jax.linear_transpose(lambda x: _columns(x, kernel.shape, strides, stem), x)(g @ _kernel_matrix(kernel, stem).T)
-  return dx, dk
-
-
-_conv_cols_grad.defvjp(_conv_cols_grad_fwd, _conv_cols_grad_bwd)
+def _conv_cols_grad(x, kernel, strides, stem: bool):
+  """The stems and the strided convs on CPU: XLA's conv in inference (over space-to-depth input for the stems),
+  im2col under differentiation, whose kept columns make the kernel's gradient one matmul and the input's a
+  pad-and-add. XLA's own gradient of R3D's strided convs is 9-14x slower (conv_layers.py --xla)."""
+  infer = _space_to_depth_conv if stem else functools.partial(_xla_conv, strides=strides, groups=1)
+  return _two_forms(x, kernel, infer, functools.partial(_im2col, strides=strides, stem=stem))
 
 
 class Pointwise(nn.Module):
