@@ -21,7 +21,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.conv_profile import med
+from benchmarks.conv_profile import med, torch_conv_times
 
 N, T, H, W = 4, 16, 112, 112
 
@@ -72,16 +72,7 @@ def torch_times(call: dict) -> tuple[float, float]:
   k = call["kernel"]
   x = torch.randn(n, cin, t, h, w, requires_grad=cin != 3)
   conv = torch.nn.Conv3d(cin, call["cout"], k, call["strides"], padding=tuple(kk // 2 for kk in k), bias=False)
-
-  def forward():
-    with torch.no_grad():
-      conv(x)
-
-  def step():
-    x.grad = None
-    conv.weight.grad = None
-    (conv(x) ** 2).sum().backward()
-  return med(forward, 3), med(step, 3)
+  return torch_conv_times(x, conv, 3)
 
 
 def main() -> None:

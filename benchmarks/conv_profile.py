@@ -48,6 +48,12 @@ def torch_times(k, cin, cout):
 
   x = torch.randn(N, cin, T, H, W, requires_grad=True)
   conv = torch.nn.Conv3d(cin, cout, k, padding=tuple(kk // 2 for kk in k), bias=False)
+  return torch_conv_times(x, conv)
+
+
+def torch_conv_times(x, conv, reps=5):
+  """Median forward (no grad) and forward + backward times of a torch conv module on x."""
+  import torch
 
   def forward():
     with torch.no_grad():
@@ -57,7 +63,7 @@ def torch_times(k, cin, cout):
     x.grad = None
     conv.weight.grad = None
     (conv(x) ** 2).sum().backward()
-  return med(forward), med(step)
+  return med(forward, reps), med(step, reps)
 
 
 if __name__ == "__main__":
