@@ -52,7 +52,8 @@ def test_depthwise_slices_equal_xla_conv(strides):
   np.testing.assert_allclose(g_fast["params"]["kernel"], g_ref["params"]["kernel"], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("kernel,strides", [((3, 3, 3), (1, 2, 2)), ((3, 7, 7), (1, 2, 2)), ((1, 3, 3), (1, 1, 1))])
+@pytest.mark.parametrize("kernel,strides", [((3, 3, 3), (1, 2, 2)), ((3, 7, 7), (1, 2, 2)), ((1, 3, 3), (1, 1, 1)),
+                                            ((1, 1, 1), (2, 2, 2)), ((3, 5, 5), (1, 1, 1))])  # the last two: plain im2col
 def test_conv3d_im2col_equals_xla_conv(kernel, strides):
   x = jax.random.normal(jax.random.key(0), (2, 5, 12, 11, 3))
   ref = layers.Conv3D(8, kernel, strides, use_bias=True, impl="xla")

@@ -8,10 +8,11 @@ mapped back by A^T. With F(4, 3) on both spatial axes a 3x3 conv does 36 / (16 x
 conv's multiplications, a 3x1x1 conv 6 / (4 x 3) = 1/2; the transforms are additions XLA fuses. The
 gradients are JAX's transposes of the same linear steps, so the backward pass is matmul-shaped too.
 
-Why: XLA:CPU runs dense 3D convs at ~50 GFLOP/s on this project's CPUs, against ~170 for oneDNN's direct
-kernels, and its matmuls at these narrow shapes are no faster; cutting the multiplications is what is left.
-`benchmarks/conv_forms.py` times every zoo shape; tests/test_losses_and_layers.py checks values and gradients
-against `lax.conv_general_dilated`. F(4, 3)'s float32 error is ~1e-6 of the output's scale.
+Why: on the 2-core EPYC, XLA:CPU ran R3D's layer-1 3x3x3 conv at ~50 GFLOP/s against ~170 for oneDNN's direct
+kernel (`benchmarks/conv_layers.py --xla`), and im2col's matmul forms were no faster (`benchmarks/conv_forms.py`):
+cutting the multiplications is what is left. conv_layers.py times every zoo shape; tests/test_losses_and_layers.py
+checks values and gradients against `lax.conv_general_dilated`. F(4, 3)'s float32 error is ~1e-6 of the output's
+scale.
 """
 
 from __future__ import annotations
