@@ -66,7 +66,10 @@ def test_conv3d_im2col_equals_xla_conv(kernel, strides):
     ((2, 5, 13, 12, 4), (1, 3, 3), (1, 2, 2), ((0, 0), (1, 1), (1, 1))),  # the CSN stem pool, odd and even sizes
     ((2, 4, 14, 14, 3), (1, 3, 3), (1, 2, 2), ((0, 0), (1, 1), (1, 1))),
     ((3, 11, 10, 5), (3, 3), (2, 2), ((1, 1), (1, 1))),  # a 2D ResNet stem's pool
-    ((2, 8, 8, 2), (2, 2), (2, 2), ((0, 0), (0, 0))),
+    ((2, 8, 8, 2), (2, 2), (2, 2), ((0, 0), (0, 0))),  # the 2D backbones' pool: reshape + max, custom gradient
+    ((3, 112, 112, 32), (2, 2), (2, 2), ((0, 0), (0, 0))),  # the CNN+LSTM's first pool, at full size
+    ((2, 3, 8, 6, 3), (1, 2, 2), (1, 2, 2), ((0, 0), (0, 0), (0, 0))),
+    ((2, 7, 9, 2), (2, 2), (2, 2), ((0, 0), (0, 0))),  # odd sizes (floor mode): the slices form
 ])
 def test_max_pool_slices_equal_xla_values_and_gradients_exactly(shape, window, strides, padding):
   """After a ReLU most windows tie (at 0): the gradient must still go to the element select-and-scatter picks."""
@@ -252,3 +255,56 @@ def test_small_maps_take_xla_in_inference_and_winograd_in_training(kernel, shape
   fast = layers.Conv3D(24, kernel, impl="slices")
   np.testing.assert_array_equal(fast.apply(params, x), ref.apply(params, x))
   _assert_same_function(lambda x, k: fast.apply({"params": {"kernel": k}}, x), x, params["params"]["kernel"])
+
+
+def _conv2d_ref(x, k, stride=1):
+  p = k.shape[0] // 2
+  return jax.lax.conv_general_dilated(x, k, (stride, stride), [(p, p), (p, p)], dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+# Every kind of 2D conv in the CNN+LSTM backbones (simple, vgg, resnet): the first 3x3 from RGB (and from RGB +
+# difference, 6 channels), stride-1 3x3 convs on maps >= 7 (Winograd in training) and smaller (XLA's), the 7x7
+# stem, a narrow and a wide stride-2 3x3, the 1x1 stride-2 downsample.
+@pytest.mark.parametrize("kernel,stride,shape", [
+    (3, 1, (2, 12, 13, 3)), (3, 1, (2, 9, 8, 6)), (3, 1, (2, 14, 15, 16)), (3, 1, (1, 7, 7, 64)), (3, 1, (2, 4, 4, 64)),
+    (7, 2, (2, 32, 31, 3)), (3, 2, (2, 12, 11, 32)), (3, 2, (2, 11, 12, 64)), (1, 2, (2, 10, 10, 16)),
+])
+def test_conv2d_cpu_forms_equal_xla_conv(kernel, stride, shape):
+  x = jax.random.normal(jax.random.key(0), shape)
+  ref = layers.Conv2D(24, kernel, stride, use_bias=True, impl="xla")
+  params = ref.init(jax.random.key(1), x)
+  fast = layers.Conv2D(24, kernel, stride, use_bias=True, impl="slices")
+  y, y_ref = fast.apply(params, x), ref.apply(params, x)  # inference forms
+  np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-5 * float(np.abs(y_ref).max()))
+  cot = jax.random.normal(jax.random.key(7), y_ref.shape)
+  grads = {m: jax.vjp(lambda p, x, m=m: m.apply(p, x), params, x)[1](cot) for m in (ref, fast)}
+  for got, want in zip(jax.tree.leaves(grads[fast]), jax.tree.leaves(grads[ref]), strict=True):
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * float(np.abs(want).max()))
+
+
+@pytest.mark.parametrize("backbone", ["simple", "resnet", "vgg"])
+def test_cnn_lstm_cpu_forms_compute_the_same_model(backbone):
+  """conv_impl='auto' (CPU forms) against the model computed in float64 by XLA's conv: the same logits in
+  inference, the same loss gradients in training (within 1e-4 of each leaf's scale). The float64 reference,
+  because XLA's own float32 gradients of this ResNet backbone differ from the float64 ones by up to ~3 %
+  (one-off check)."""
+  from vidjax.models.cnn_lstm import CNNLSTM
+
+  x = jax.random.normal(jax.random.key(0), (2, 3, 32, 32, 3))
+  model = CNNLSTM(num_classes=5, backbone=backbone, batch_norm=True, activation="leaky_relu", widths=(16, 32, 32, 32),
+                  depths=(1, 1, 1, 1) if backbone != "vgg" else (2, 1, 1, 1))
+  variables = model.init(jax.random.key(1), x)
+
+  def loss(params, variables, x, impl):
+    y, _ = model.clone(conv_impl=impl).apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
+    return (y ** 2).sum()
+
+  logits = model.apply(variables, x)
+  grads = jax.grad(loss)(variables["params"], variables, x, "auto")
+  with jax.enable_x64(True):
+    v64, x64 = jax.tree.map(lambda a: np.asarray(a, np.float64), (variables, x))
+    logits64 = model.clone(conv_impl="xla").apply(v64, x64)
+    grads64 = jax.grad(loss)(v64["params"], v64, x64, "xla")
+  np.testing.assert_allclose(logits, logits64, rtol=0, atol=1e-5 * float(np.abs(logits64).max()))
+  for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(grads64), strict=True):
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-4 * float(np.abs(want).max()))

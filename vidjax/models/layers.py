@@ -224,6 +224,105 @@ def _conv_cols_grad(x, kernel, strides, stem: bool):
   return _two_forms(x, kernel, infer, functools.partial(_im2col, strides=strides, stem=stem))
 
 
+def _xla_conv2d(x, kernel, stride: int):
+  p = kernel.shape[0] // 2
+  return lax.conv_general_dilated(x, kernel, (stride, stride), [(p, p), (p, p)], dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+def _in_3d(f, x, kernel, *args):
+  """A 3D form applied to a 2D conv: x [N, H, W, C] as one-frame clips, kernel [kh, kw, C, O] as 1 x kh x kw."""
+  return f(x[:, None], kernel[None], *args)[:, 0]
+
+
+def _channel_major_columns(x, kernel_shape, strides):
+  """im2col transposed, [taps * C, M] (rows ordered (kt, kh, kw, C) like the kernel's reshape; M = N * To * Ho * Wo)
+  built from channel-major input, so the kernel's gradient columns @ g needs no transpose of g."""
+  kt, kh, kw, c, _ = kernel_shape
+  n, t, h, w, _ = x.shape
+  st, sh, sw = strides
+  xp = jnp.pad(jnp.transpose(x, (4, 0, 1, 2, 3)), [(0, 0), (0, 0), (kt // 2, kt // 2), (kh // 2, kh // 2), (kw // 2, kw // 2)])
+  to, ho, wo = _out_len(t, kt, st), _out_len(h, kh, sh), _out_len(w, kw, sw)
+  taps = [lax.slice(xp, (0, 0, a, b, d), (c, n, a + (to - 1) * st + 1, b + (ho - 1) * sh + 1, d + (wo - 1) * sw + 1),
+                    (1, 1, st, sh, sw)) for a in range(kt) for b in range(kh) for d in range(kw)]
+  return jnp.stack(taps, 0).reshape(kt * kh * kw * c, -1)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _narrow_conv(x, kernel, strides, infer):
+  """Convs from few channels (the first conv on RGB): `infer` forward; the kernel's gradient as channel-major
+  columns @ g, and the input's (when something needs it) XLA's."""
+  return infer(x, kernel)
+
+
+def _narrow_conv_fwd(x, kernel, strides, infer):
+  return infer(x, kernel), (x, kernel)
+
+
+def _narrow_conv_bwd(strides, infer, res, g):
+  x, kernel = res
+  dk = (_channel_major_columns(x, kernel.shape, strides) @ g.reshape(-1, g.shape[-1])).reshape(kernel.shape)
+  _, dx = jax.vjp(lambda x: _xla_conv(x, kernel, strides, 1), x)
+  return dx(g)[0], dk
+
+
+_narrow_conv.defvjp(_narrow_conv_fwd, _narrow_conv_bwd)
+
+
+def _cols_2d(x, kernel, strides, stem: bool):
+  return _in_3d(_im2col, x, kernel, strides, stem)
+
+
+def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1, impl: str = "auto") -> jax.Array:
+  """2D conv, padding k // 2 on each side, x [N, H, W, C], kernel [kh, kw, C, O]. On CPU (impl "slices", float32)
+  per shape (BENCHMARKS.md, issue 18, 2D convs): stride-1 3x3 convs from >= 16 channels on maps >= 7 x 7 run XLA's
+  conv in inference and Winograd F(4x4, 3x3) in training (1.6-3.7x faster gradients at the backbones' shapes); the
+  stems and wide strided convs take Conv3D's forms; other narrow convs (the first 3x3 from RGB, 1x1) are im2col."""
+  k, _, cin, _ = kernel.shape
+  h, w = x.shape[1:3]
+  if _resolve(impl) == "xla" or x.dtype != jnp.float32:
+    return _xla_conv2d(x, kernel, stride)
+  xla = functools.partial(_xla_conv2d, stride=stride)
+  if stride == 1 and k == 3 and cin >= 16 and min(h, w) >= 7:
+    return _two_forms(x, kernel, xla, functools.partial(_in_3d, winograd.conv_spatial))
+  if stride == 2 and k % 2 == 1 and k > 1 and k * k * cin <= 512:
+    return _two_forms(x, kernel, functools.partial(_in_3d, _space_to_depth_conv),
+                      functools.partial(_cols_2d, strides=(1, 2, 2), stem=True))
+  if stride > 1 and k * k * cin > 512:
+    return _two_forms(x, kernel, xla, functools.partial(_cols_2d, strides=(1, stride, stride), stem=False))
+  if stride == 1 and cin <= 8:
+    return _in_3d(functools.partial(_narrow_conv, strides=(1, 1, 1), infer=_im2col_s1), x, kernel)
+  if k * k * cin <= 512:
+    return _cols_2d(x, kernel, (1, stride, stride), False)
+  return xla(x, kernel)
+
+
+def _im2col_s1(x, kernel):
+  return _im2col(x, kernel, (1, 1, 1), False)
+
+
+class Conv2D(nn.Module):
+  """nn.Conv's parameters (kernel [kh, kw, in, out], bias; so imported torchvision weights load as before), padding
+  k // 2 on each side, computed by `conv2d`: on CPU the per-shape forms above, elsewhere XLA's conv."""
+
+  features: int
+  kernel_size: int = 3
+  stride: int = 1
+  use_bias: bool = False
+  impl: str = "auto"
+  dtype: jnp.dtype | None = None
+  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    k = self.kernel_size
+    kernel = self.param("kernel", self.kernel_init, (k, k, x.shape[-1], self.features), jnp.float32)
+    dtype = self.dtype or jnp.promote_types(x.dtype, jnp.float32)
+    y = conv2d(x.astype(dtype), kernel.astype(dtype), self.stride, self.impl)
+    if self.use_bias:
+      y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(dtype)
+    return y
+
+
 class Pointwise(nn.Module):
   """1x1x1 conv as a matmul over channels, with optional spatio-temporal stride."""
 
@@ -242,17 +341,69 @@ class Pointwise(nn.Module):
                     name="dense")(x)
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _max_pool_blocks(x: jax.Array, window: tuple[int, ...]) -> jax.Array:
+  """Max pool with window = stride over sizes the window divides: a reshape and a max."""
+  return _blocks(x, window).max(axis=tuple(range(2, 2 + 2 * len(window), 2)))
+
+
+def _blocks(x, window):
+  """[N, D0, D1, ..., C] -> [N, D0 / k0, k0, D1 / k1, k1, ..., C]."""
+  shape = [x.shape[0]]
+  for d, k in zip(x.shape[1:-1], window, strict=True):
+    shape += [d // k, k]
+  return x.reshape(*shape, x.shape[-1])
+
+
+def _max_pool_blocks_fwd(x, window):
+  y = _max_pool_blocks(x, window)
+  return y, (x, y)
+
+
+def _max_pool_blocks_bwd(window, res, g):
+  """The gradient goes to the first maximum of each window in row-major order, as select-and-scatter sends it, built
+  from one mask per window position and stacks: JAX's own max gradient (a broadcast compare and divide over the
+  reshaped layout) took ~10x longer on XLA:CPU at the CNN+LSTM's first stage (BENCHMARKS.md, issue 18)."""
+  x, y = res
+  xb = _blocks(x, window)
+  taken = jnp.zeros(y.shape, bool)
+  grads = {}
+  for pos in np.ndindex(*window):
+    part = xb
+    for level, i in reversed(list(enumerate(pos))):  # index the window axes from the last, so earlier ones stay put
+      part = lax.index_in_dim(part, i, axis=2 + 2 * level, keepdims=False)
+    first = (part == y) & ~taken
+    taken = taken | first
+    grads[pos] = jnp.where(first, g, jnp.zeros_like(g))
+
+  def assemble(prefix):
+    level = len(prefix)
+    if level == len(window):
+      return grads[prefix]
+    return jnp.stack([assemble((*prefix, i)) for i in range(window[level])], axis=level + 2)
+
+  return (assemble(()).reshape(x.shape),)
+
+
+_max_pool_blocks.defvjp(_max_pool_blocks_fwd, _max_pool_blocks_bwd)
+
+
 def max_pool(x: jax.Array, window: Sequence[int], strides: Sequence[int], padding: Sequence[tuple[int, int]],
              impl: str = "auto") -> jax.Array:
   """nn.max_pool over the axes between batch and channels, in two forms with the same values and gradients.
 
   "xla": reduce_window, whose gradient XLA lowers to select-and-scatter (on CPU ~27x the forward's cost).
-  "slices" (CPU): the max of the window's shifted strided slices, written as the sum of each slice masked to
-  where it is the *first* maximum in window order. The masks are computed outside the gradient, so the
-  gradient is a few pads and adds, and it goes to the same element select-and-scatter picks.
+  "slices" (CPU): where the window equals the stride, has no padding and divides the sizes (the 2D backbones'
+  2 x 2 pools), a reshape + max whose gradient is a custom one (_max_pool_blocks_bwd). Otherwise the max of the
+  window's shifted strided slices, written as the sum of each slice masked to where it is the *first* maximum in
+  window order. The masks are computed outside the gradient, so the gradient is a few pads and adds. Both send
+  the gradient to the element select-and-scatter picks.
   """
   if _resolve(impl) == "xla":
     return nn.max_pool(x, tuple(window), tuple(strides), padding=tuple(padding))
+  if (tuple(window) == tuple(strides) and all(p == (0, 0) for p in map(tuple, padding))
+      and all(d % k == 0 for d, k in zip(x.shape[1:-1], window, strict=True))):
+    return _max_pool_blocks(x, tuple(window))
   pads = [(0, 0), *padding, (0, 0)]
   xp = jnp.pad(x, pads, constant_values=-jnp.inf)
   spatial = xp.shape[1:-1]
