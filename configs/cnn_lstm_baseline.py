@@ -26,6 +26,7 @@ def get_config():
   c.model.lstm_layers = 1
   c.model.dropout = 0.0
   c.model.remat = False
+  c.model.conv_impl = "auto"  # on CPU the faster conv forms (vidjax/models/layers.py); XLA's convs elsewhere
   c.train.class_weights = "none"
   c.train.learning_rate = 1e-3
   return c

@@ -274,9 +274,11 @@ def _cols_2d(x, kernel, strides, stem: bool):
 
 def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1, impl: str = "auto") -> jax.Array:
   """2D conv, padding k // 2 on each side, x [N, H, W, C], kernel [kh, kw, C, O]. On CPU (impl "slices", float32)
-  per shape (BENCHMARKS.md, issue 18, 2D convs): stride-1 3x3 convs from >= 16 channels on maps >= 7 x 7 run XLA's
-  conv in inference and Winograd F(4x4, 3x3) in training (1.6-3.7x faster gradients at the backbones' shapes); the
-  stems and wide strided convs take Conv3D's forms; other narrow convs (the first 3x3 from RGB, 1x1) are im2col."""
+  per shape (BENCHMARKS.md, issue 18, the 2D backbones): stride-1 3x3 convs from >= 16 channels on maps >= 7 x 7
+  run XLA's conv in inference and Winograd F(4x4, 3x3) in training (training passes 1.2-2.8x faster than XLA's at
+  the backbones' shapes, one 10 % slower); the stems and wide strided convs take Conv3D's forms; the first conv
+  from RGB (<= 8 channels) is im2col with a channel-major kernel gradient (_narrow_conv); other narrow convs
+  (1x1) are im2col."""
   k, _, cin, _ = kernel.shape
   h, w = x.shape[1:3]
   if _resolve(impl) == "xla" or x.dtype != jnp.float32:
