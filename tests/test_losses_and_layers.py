@@ -231,9 +231,10 @@ def test_conv3d_on_cpu_takes_winograd_at_zoo_shapes_and_computes_the_same(kernel
 
 
 @pytest.mark.parametrize("kernel,shape", [((3, 7, 7), (2, 4, 32, 32, 3)), ((1, 7, 7), (1, 3, 31, 29, 3)),
-                                          ((3, 7, 7), (1, 2, 17, 18, 3))])
+                                          ((3, 7, 7), (1, 2, 17, 18, 3)), ((3, 3, 3), (2, 4, 23, 22, 3))])
 def test_stem_forms_equal_xla_conv(kernel, shape):
-  """The stems on CPU: space-to-depth + XLA conv undifferentiated, two-step im2col under jax.grad."""
+  """The stems on CPU: space-to-depth + XLA conv undifferentiated (the direct form for the CSN's 3x3x3 stem, 81
+  terms), two-step im2col under jax.grad."""
   x = jax.random.normal(jax.random.key(0), shape)
   ref = layers.Conv3D(16, kernel, (1, 2, 2), impl="xla")
   params = ref.init(jax.random.key(1), x)
@@ -242,6 +243,8 @@ def test_stem_forms_equal_xla_conv(kernel, shape):
   _assert_same_function(lambda x, k: fast.apply({"params": {"kernel": k}}, x), x, params["params"]["kernel"], (1, 2, 2))
   y = fast.apply(params, x)  # the inference form, outside any differentiation
   np.testing.assert_allclose(y, ref.apply(params, x), rtol=0, atol=1e-5 * float(np.abs(y).max()))
+  inference = str(jax.make_jaxpr(lambda p: fast.apply(p, x))(params))
+  assert ("conv_general_dilated" not in inference) == (np.prod(kernel) * 3 <= layers.DIRECT_TERMS)
 
 
 @pytest.mark.parametrize("kernel,shape", [((1, 3, 3), (1, 8, 7, 7, 32)), ((3, 3, 3), (1, 16, 7, 7, 8)),
@@ -267,7 +270,8 @@ def _conv2d_ref(x, k, stride=1):
 # stem, a narrow and a wide stride-2 3x3, the 1x1 stride-2 downsample.
 @pytest.mark.parametrize("kernel,stride,shape", [
     (3, 1, (2, 12, 13, 3)), (3, 1, (2, 9, 8, 6)), (3, 1, (2, 14, 15, 16)), (3, 1, (1, 7, 7, 64)), (3, 1, (2, 4, 4, 64)),
-    (7, 2, (2, 32, 31, 3)), (3, 2, (2, 12, 11, 32)), (3, 2, (2, 11, 12, 64)), (1, 2, (2, 10, 10, 16)),
+    (7, 2, (2, 32, 31, 3)), (3, 2, (2, 12, 11, 8)), (3, 2, (2, 12, 11, 32)), (3, 2, (2, 11, 12, 64)),
+    (1, 2, (2, 10, 10, 16)),
 ])
 def test_conv2d_cpu_forms_equal_xla_conv(kernel, stride, shape):
   x = jax.random.normal(jax.random.key(0), shape)

@@ -217,10 +217,16 @@ def _im2col(x, kernel, strides, stem: bool):
 
 
 def _conv_cols_grad(x, kernel, strides, stem: bool):
-  """The stems and the strided convs on CPU: XLA's conv in inference (over space-to-depth input for the stems),
-  im2col under differentiation, whose kept columns make the kernel's gradient one matmul and the input's a
-  pad-and-add. XLA's own gradient of R3D's strided convs is 9-14x slower (conv_layers.py --xla)."""
-  infer = _space_to_depth_conv if stem else functools.partial(_xla_conv, strides=strides, groups=1)
+  """The stems and the strided convs on CPU: in inference XLA's conv (for the stems over space-to-depth input, or
+  for stems of at most DIRECT_TERMS taps x channels the direct form), im2col under differentiation, whose kept
+  columns make the kernel's gradient one matmul and the input's a pad-and-add. XLA's own gradient of R3D's
+  strided convs is 9-14x slower (conv_layers.py --xla)."""
+  if not stem:
+    infer = functools.partial(_xla_conv, strides=strides, groups=1)
+  elif np.prod(kernel.shape[:4]) <= DIRECT_TERMS:
+    infer = functools.partial(_direct_conv, strides=strides)
+  else:
+    infer = _space_to_depth_conv
   return _two_forms(x, kernel, infer, functools.partial(_im2col, strides=strides, stem=stem))
 
 
@@ -245,6 +251,22 @@ def _channel_major_columns(x, kernel_shape, strides):
   taps = [lax.slice(xp, (0, 0, a, b, d), (c, n, a + (to - 1) * st + 1, b + (ho - 1) * sh + 1, d + (wo - 1) * sw + 1),
                     (1, 1, st, sh, sw)) for a in range(kt) for b in range(kh) for d in range(kw)]
   return jnp.stack(taps, 0).reshape(kt * kh * kw * c, -1)
+
+
+def _direct_conv(x, kernel, strides):
+  """A direct conv written as one sum over taps and input channels of (shifted slice of one channel) x (that
+  weight row): for few taps x channels (the convs from RGB) XLA fuses it into one loop vectorised over the output
+  channels, 2-5x faster than im2col, space-to-depth or XLA's conv there (BENCHMARKS.md, issue 18); with many terms
+  (R3D's stem: 441) it is 8x slower than space-to-depth, hence DIRECT_TERMS."""
+  out = None
+  for (a, b, d), sl in _shifted_slices(x, kernel.shape[:3], strides):
+    for c in range(kernel.shape[3]):
+      term = sl[..., c:c + 1] * kernel[a, b, d, c]
+      out = term if out is None else out + term
+  return out
+
+
+DIRECT_TERMS = 128  # taps x input channels up to which a narrow conv's forward is _direct_conv
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -277,8 +299,8 @@ def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1, impl: str = "auto")
   per shape (BENCHMARKS.md, issue 18, the 2D backbones): stride-1 3x3 convs from >= 16 channels on maps >= 7 x 7
   run XLA's conv in inference and Winograd F(4x4, 3x3) in training (training passes 1.2-2.8x faster than XLA's at
   the backbones' shapes, one 10 % slower); the stems and wide strided convs take Conv3D's forms; the first conv
-  from RGB (<= 8 channels) is im2col with a channel-major kernel gradient (_narrow_conv); other narrow convs
-  (1x1) are im2col."""
+  from RGB (<= 8 channels) is the direct form with a channel-major kernel gradient (_narrow_conv); other narrow
+  convs (1x1) are im2col."""
   k, _, cin, _ = kernel.shape
   h, w = x.shape[1:3]
   if _resolve(impl) == "xla" or x.dtype != jnp.float32:
@@ -287,12 +309,12 @@ def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1, impl: str = "auto")
   if stride == 1 and k == 3 and cin >= 16 and min(h, w) >= 7:
     return _two_forms(x, kernel, xla, functools.partial(_in_3d, winograd.conv_spatial))
   if stride == 2 and k % 2 == 1 and k > 1 and k * k * cin <= 512:
-    return _two_forms(x, kernel, functools.partial(_in_3d, _space_to_depth_conv),
-                      functools.partial(_cols_2d, strides=(1, 2, 2), stem=True))
+    return _in_3d(functools.partial(_conv_cols_grad, strides=(1, 2, 2), stem=True), x, kernel)
   if stride > 1 and k * k * cin > 512:
     return _two_forms(x, kernel, xla, functools.partial(_cols_2d, strides=(1, stride, stride), stem=False))
   if stride == 1 and cin <= 8:
-    return _in_3d(functools.partial(_narrow_conv, strides=(1, 1, 1), infer=_im2col_s1), x, kernel)
+    infer = functools.partial(_direct_conv, strides=(1, 1, 1)) if k * k * cin <= DIRECT_TERMS else _im2col_s1
+    return _in_3d(functools.partial(_narrow_conv, strides=(1, 1, 1), infer=infer), x, kernel)
   if k * k * cin <= 512:
     return _cols_2d(x, kernel, (1, stride, stride), False)
   return xla(x, kernel)
