@@ -286,17 +286,20 @@ def test_conv2d_cpu_forms_equal_xla_conv(kernel, stride, shape):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * float(np.abs(want).max()))
 
 
-@pytest.mark.parametrize("backbone", ["simple", "resnet", "vgg"])
+@pytest.mark.parametrize("backbone", ["simple", "resnet", "vgg", "googlenet"])
 def test_cnn_lstm_cpu_forms_compute_the_same_model(backbone):
-  """conv_impl='auto' (CPU forms) against the model computed in float64 by XLA's conv: the same logits in
-  inference, the same loss gradients in training (within 1e-4 of each leaf's scale). The float64 reference,
-  because XLA's own float32 gradients of this ResNet backbone differ from the float64 ones by up to ~3 %
-  (one-off check)."""
+  """conv_impl='auto' (CPU forms) against the same model computed in float64 by XLA's conv: the same logits in
+  inference, and loss gradients as close to float64's as XLA's own float32 ones (per parameter, an error norm
+  within 3x theirs, or 1e-4 of the gradient's norm). Deep nets with BatchNorm on tiny maps amplify rounding:
+  XLA's own float32 gradients here differ from float64 by up to ~3 % for the ResNet backbone and ~2e-4 for
+  GoogLeNet (largest element against each leaf's largest, one-off)."""
   from vidjax.models.cnn_lstm import CNNLSTM
 
   x = jax.random.normal(jax.random.key(0), (2, 3, 32, 32, 3))
-  model = CNNLSTM(num_classes=5, backbone=backbone, batch_norm=True, activation="leaky_relu", widths=(16, 32, 32, 32),
-                  depths=(1, 1, 1, 1) if backbone != "vgg" else (2, 1, 1, 1))
+  widths, depths = {"googlenet": ((), ()), "vgg": ((16, 32, 32, 32), (2, 1, 1, 1))}.get(backbone, ((16, 32, 32, 32),
+                                                                                               (1, 1, 1, 1)))
+  model = CNNLSTM(num_classes=5, backbone=backbone, batch_norm=True, activation="leaky_relu", widths=widths,
+                  depths=depths)
   variables = model.init(jax.random.key(1), x)
 
   def loss(params, variables, x, impl):
@@ -304,11 +307,13 @@ def test_cnn_lstm_cpu_forms_compute_the_same_model(backbone):
     return (y ** 2).sum()
 
   logits = model.apply(variables, x)
-  grads = jax.grad(loss)(variables["params"], variables, x, "auto")
+  grads = {impl: jax.grad(loss)(variables["params"], variables, x, impl) for impl in ("auto", "xla")}
   with jax.enable_x64(True):
     v64, x64 = jax.tree.map(lambda a: np.asarray(a, np.float64), (variables, x))
     logits64 = model.clone(conv_impl="xla").apply(v64, x64)
     grads64 = jax.grad(loss)(v64["params"], v64, x64, "xla")
   np.testing.assert_allclose(logits, logits64, rtol=0, atol=1e-5 * float(np.abs(logits64).max()))
-  for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(grads64), strict=True):
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-4 * float(np.abs(want).max()))
+  leaves = [jax.tree_util.tree_leaves_with_path(g) for g in (grads["auto"], grads["xla"], grads64)]
+  for (path, got), (_, xla32), (_, want) in zip(*leaves, strict=True):
+    err, err_xla, norm = (float(np.linalg.norm(np.ravel(a))) for a in (got - want, xla32 - want, want))
+    assert err <= max(1e-4 * norm, 3 * err_xla), (jax.tree_util.keystr(path), err / norm, err_xla / norm)

@@ -114,7 +114,7 @@ def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] =
                   activation: str = "relu", dtype=None, module_name: str = "backbone", remat: bool = False,
                   pool: str = "avg", grid: int = 2, conv_impl: str = "auto") -> nn.Module:
   """widths/depths () take the backbone's defaults (DEFAULTS); remat recomputes activations in the backward pass;
-  conv_impl (layers.IMPLS) picks the simple/vgg/resnet convs' forms (googlenet's are XLA's)."""
+  conv_impl (layers.IMPLS) picks the convs' and pools' forms (layers.conv2d, layers.max_pool)."""
   if name not in BACKBONES:
     raise ValueError(f"config.model.backbone={name!r} is not one of {BACKBONES}")
   if activation not in ACTIVATIONS:
@@ -125,7 +125,7 @@ def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] =
     if pool == "flatten":
       raise ValueError("config.model.pool='flatten' is for the simple and vgg backbones; googlenet takes avg or grid")
     cls = nn.remat(GoogLeNet, static_argnums=(2,)) if remat else GoogLeNet
-    return cls(pool=pool, grid=grid, dtype=dtype, name=module_name)
+    return cls(pool=pool, grid=grid, dtype=dtype, conv_impl=conv_impl, name=module_name)
   dw, dd = DEFAULTS[name]
   widths, depths = tuple(widths) or dw, tuple(depths) or dd
   if len(widths) != len(depths):
