@@ -60,7 +60,9 @@ def _jax_model(name: str):
   return build_model(cfg, NUM_CLASSES)
 
 
-def run_jax(name: str, mode: str, shape: tuple[int, ...], reps: int) -> dict:
+def jax_step(name: str, mode: str, shape: tuple[int, ...]):
+  """(compiled step, a call that runs it once and waits, parameter count): the AdamW train step on a weighted
+  cross-entropy, or the inference forward; benchmarks/step_profile.py profiles the same step."""
   from functools import partial
 
   import jax
@@ -93,6 +95,11 @@ def run_jax(name: str, mode: str, shape: tuple[int, ...], reps: int) -> dict:
 
     def call():
       jax.block_until_ready(compiled(state, video))
+  return compiled, call, params
+
+
+def run_jax(name: str, mode: str, shape: tuple[int, ...], reps: int) -> dict:
+  compiled, call, params = jax_step(name, mode, shape)
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, list) else cost
   mem = compiled.memory_analysis()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import functools
 import glob
 import gzip
 import json
@@ -31,41 +30,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 MODULE = re.compile(r"(stem|layer|conv|bn|stage|block|head|lstm|backbone|proj|downsample|fc)")
-
-
-def _step(name: str, mode: str, shape: tuple[int, ...]):
-  import jax
-  import jax.numpy as jnp
-  import numpy as np
-  import optax
-  import speed_race
-
-  from vidjax import steps
-
-  model = speed_race._jax_model(name)
-  tx = optax.adamw(1e-3, weight_decay=1e-4)
-  state = jax.jit(functools.partial(steps.init_state, model=model, tx=tx, input_shape=(1, *shape[1:])))(
-      jax.random.key(0))
-  rng = np.random.default_rng(0)
-  video = jnp.asarray(rng.integers(0, 255, shape, dtype=np.uint8))
-  if mode == "train":
-    batch = {"video": video, "label": jnp.asarray(rng.integers(0, speed_race.NUM_CLASSES, shape[0]).astype(np.int32))}
-    compiled = steps.make_train_step(class_weights=jnp.ones(speed_race.NUM_CLASSES)).lower(
-        state, batch, jax.random.key(1)).compile()
-    holder = {"state": state}
-
-    def run():
-      holder["state"], metrics = compiled(holder["state"], batch, jax.random.key(1))
-      jax.block_until_ready(metrics)
-  else:
-    def fwd(state, video):
-      x = steps.normalize(video, 0.45, 0.225)
-      return state.apply_fn({"params": state.params, "batch_stats": state.batch_stats}, x, train=False)
-    compiled = jax.jit(fwd).lower(state, video).compile()
-
-    def run():
-      jax.block_until_ready(compiled(state, video))
-  return compiled, run
 
 
 def _thunk_times(trace_dir: str, runs: int) -> collections.Counter:
@@ -109,7 +73,7 @@ def main() -> None:
 
   import jax
 
-  compiled, run = _step(a.model, a.mode, (4, 16, 112, 112, 3))
+  compiled, run, _ = speed_race.jax_step(a.model, a.mode, (4, 16, 112, 112, 3))
   run()
   run()
   trace_dir = tempfile.mkdtemp(prefix="vidjax_profile_")
