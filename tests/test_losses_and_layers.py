@@ -310,10 +310,10 @@ def test_cnn_lstm_cpu_forms_compute_the_same_model(backbone):
   grads = {impl: jax.grad(loss)(variables["params"], variables, x, impl) for impl in ("auto", "xla")}
   with jax.enable_x64(True):
     v64, x64 = jax.tree.map(lambda a: np.asarray(a, np.float64), (variables, x))
-    logits64 = model.clone(conv_impl="xla").apply(v64, x64)
-    grads64 = jax.grad(loss)(v64["params"], v64, x64, "xla")
+    logits64 = np.asarray(model.clone(conv_impl="xla").apply(v64, x64))
+    grads64 = jax.tree.map(np.asarray, jax.grad(loss)(v64["params"], v64, x64, "xla"))  # compared in numpy, float64
   np.testing.assert_allclose(logits, logits64, rtol=0, atol=1e-5 * float(np.abs(logits64).max()))
-  leaves = [jax.tree_util.tree_leaves_with_path(g) for g in (grads["auto"], grads["xla"], grads64)]
+  leaves = [jax.tree_util.tree_leaves_with_path(jax.tree.map(np.asarray, g)) for g in (grads["auto"], grads["xla"], grads64)]
   for (path, got), (_, xla32), (_, want) in zip(*leaves, strict=True):
     err, err_xla, norm = (float(np.linalg.norm(np.ravel(a))) for a in (got - want, xla32 - want, want))
     assert err <= max(1e-4 * norm, 3 * err_xla), (jax.tree_util.keystr(path), err / norm, err_xla / norm)
