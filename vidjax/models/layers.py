@@ -86,8 +86,9 @@ class DepthwiseConv3D(nn.Module):
 class Conv3D(nn.Module):
   """Dense 3D conv; kernel [kt, kh, kw, in, out]. On CPU (impl "slices", float32), per shape (conv_layers.py):
   Winograd F(4, 3) for stride-1 kt x 3 x 3 convs on maps of at least 14 x 14 and for stride-1 3x1x1 convs
-  (winograd.py); XLA's conv on smaller maps; for the stems and the strided convs XLA's conv in inference and
-  im2col under differentiation (_conv_cols_grad); plain im2col for other narrow convs."""
+  (winograd.py); XLA's conv on smaller maps; for the stems and the strided convs XLA's conv (the direct form for
+  stems of <= DIRECT_TERMS taps x channels) in inference and im2col under differentiation (_conv_cols_grad);
+  plain im2col for other narrow convs."""
 
   features: int
   kernel_size: Sequence[int] = (3, 3, 3)
