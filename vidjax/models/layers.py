@@ -314,15 +314,13 @@ def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1, impl: str = "auto")
   if stride > 1 and k * k * cin > 512:
     return _two_forms(x, kernel, xla, functools.partial(_cols_2d, strides=(1, stride, stride), stem=False))
   if stride == 1 and cin <= 8:
-    infer = functools.partial(_direct_conv, strides=(1, 1, 1)) if k * k * cin <= DIRECT_TERMS else _im2col_s1
+    form = _direct_conv if k * k * cin <= DIRECT_TERMS else functools.partial(_im2col, stem=False)
+    infer = functools.partial(form, strides=(1, 1, 1))
     return _in_3d(functools.partial(_narrow_conv, strides=(1, 1, 1), infer=infer), x, kernel)
   if k * k * cin <= 512:
     return _cols_2d(x, kernel, (1, stride, stride), False)
   return xla(x, kernel)
 
-
-def _im2col_s1(x, kernel):
-  return _im2col(x, kernel, (1, 1, 1), False)
 
 
 class Conv2D(nn.Module):
