@@ -60,6 +60,14 @@ def _untile(y: jax.Array, axis: int, m: int) -> jax.Array:
   return jnp.stack([_combine(parts, row) for row in at], axis)
 
 
+def _filter(w: jax.Array, axis: int, m: int) -> jax.Array:
+  """G over a 3-tap `axis` of the kernel: a new leading axis of alpha transformed taps. Written as scaled sums,
+  which XLA fuses into one loop: as an einsum, XLA:CPU ran it as a skinny [C*O*..., 3] x [3, 6] matmul that took
+  24-34 ms per conv at R3D's 256-channel stage (one-off, benchmarks/step_profile.py)."""
+  parts = [lax.index_in_dim(w, k, axis=axis, keepdims=False) for k in range(3)]
+  return jnp.stack([_combine(parts, row) for row in _F[m][1]], 0)
+
+
 def supported(kernel_size, strides) -> str | None:
   """Which Winograd form a conv can take: 'spatial' (kt x 3 x 3, kt odd), 'temporal' (3x1x1), or None."""
   kt, kh, kw = kernel_size
@@ -81,8 +89,7 @@ def conv_spatial(x: jax.Array, kernel: jax.Array, m: int = 4) -> jax.Array:
   nh, nw = -(-h // m), -(-w // m)
   xp = jnp.pad(x, [(0, 0), (kt // 2, kt // 2), (1, nh * m + 1 - h), (1, nw * m + 1 - w), (0, 0)])
   v = _tiles(_tiles(xp, 2, m, nh), 4, m, nw)  # [alpha_w, alpha_h, N, T + kt - 1, nh, nw, C]
-  g = jnp.asarray(_F[m][1], kernel.dtype)
-  u = jnp.einsum("ik,jl,tklco->jitco", g, g, kernel).reshape(alpha * alpha, kt, c, o)
+  u = _filter(_filter(kernel, 1, m), 2, m).reshape(alpha * alpha, kt, c, o)  # [alpha_w, alpha_h, kt, C, O]
   out = None
   for a in range(kt):
     va = lax.slice_in_dim(v, a, a + t, axis=3).reshape(alpha * alpha, -1, c)
@@ -101,7 +108,7 @@ def conv_temporal(x: jax.Array, kernel: jax.Array, m: int = 4) -> jax.Array:
   nt = -(-t // m)
   xp = jnp.pad(x, [(0, 0), (1, nt * m + 1 - t), (0, 0), (0, 0), (0, 0)])
   v = _tiles(xp, 1, m, nt).reshape(m + 2, -1, c)  # [alpha, N * nt * H * W, C]
-  u = jnp.einsum("ik,kco->ico", jnp.asarray(_F[m][1], kernel.dtype), kernel[:, 0, 0])
+  u = _filter(kernel[:, 0, 0], 0, m)  # [alpha, C, O]
   y = jnp.einsum("apc,aco->apo", v, u).reshape(m + 2, n, nt, h, w, o)
   y = _untile(y, 0, m)  # [m, N, nt, H, W, O]
   y = jnp.transpose(y, (1, 2, 0, 3, 4, 5)).reshape(n, nt * m, h, w, o)
