@@ -82,6 +82,9 @@ def _quiet_libraries(record) -> bool:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  from vidjax import cpu_allocator
+
+  cpu_allocator.keep_freed_memory()  # before JAX's CPU backend starts
   mode = FLAGS.mode
   missing = [f"--{name}" for name in _NEEDS[mode] if not getattr(FLAGS, name)]
   if mode == "summary" and not (FLAGS.config or FLAGS.workdir):

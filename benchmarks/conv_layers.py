@@ -82,6 +82,9 @@ def main() -> None:
   ap.add_argument("--xla", action="store_true", help="also time XLA's own conv")
   ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
   args = ap.parse_args()
+  from vidjax import cpu_allocator
+
+  cpu_allocator.keep_freed_memory()  # both frameworks, as in speed_race.py: before either starts
   if args.torch_worker:
     import torch
     torch.set_num_threads(2)

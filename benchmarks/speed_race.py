@@ -10,6 +10,9 @@ versions of the last two are written below and have the same parameter count.
 Training is AdamW on a weighted cross-entropy; inference is eval mode, no gradients.
 The machine's achievable float32 peak is taken as the best of a 2048^3 matmul in each
 framework, so "% peak" = XLA cost-analysis FLOPs / time / that rate.
+Host memory: both frameworks' workers run under the same malloc settings, vidjax's default
+(`vidjax/cpu_allocator.py`: freed memory kept, no per-call page faults; PyTorch's CPU tensors gain
+from it too) or, with --malloc=default, glibc's own.
 torch is a benchmark-only dependency (see ../shared notes or README: a separate venv).
 """
 
@@ -243,13 +246,19 @@ def main() -> None:
   ap.add_argument("--model")
   ap.add_argument("--mode")
   ap.add_argument("--json", help="also write the results here")
+  ap.add_argument("--malloc", choices=["kept", "default"], default="kept",
+                  help="kept: both workers keep freed memory (vidjax/cpu_allocator.py); default: glibc's own")
   a = ap.parse_args()
   shape = (a.batch, a.frames, a.size, a.size, 3)
+  if a.worker:
+    from vidjax import cpu_allocator  # stdlib only: the torch venv imports it too
+
+    malloc = cpu_allocator.keep_freed_memory()  # before either framework starts
   if a.worker == "jax":
-    print(json.dumps(run_jax(a.model, a.mode, shape, a.reps)))
+    print(json.dumps({**run_jax(a.model, a.mode, shape, a.reps), "malloc": malloc}))
     return
   if a.worker == "torch":
-    print(json.dumps(run_torch(a.model, a.mode, shape, a.reps, a.torch_threads)))
+    print(json.dumps({**run_torch(a.model, a.mode, shape, a.reps, a.torch_threads), "malloc": malloc}))
     return
   if a.worker == "jax-peak":
     print(json.dumps({"flops_per_s": jax_matmul_peak()}))
@@ -262,17 +271,19 @@ def main() -> None:
             "--torch-threads", str(a.torch_threads)]
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # one device: the same CPU as torch's
   env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env["VIDJAX_KEEP_FREED_MEMORY"] = "1" if a.malloc == "kept" else "0"
   peaks = [_worker(["--worker", "jax-peak", *common], sys.executable, env)["flops_per_s"]]
   if a.torch_python:
-    peaks.append(_worker(["--worker", "torch-peak", *common], a.torch_python)["flops_per_s"])
+    peaks.append(_worker(["--worker", "torch-peak", *common], a.torch_python, env)["flops_per_s"])
   peak = max(peaks)
   print(f"input {shape} (N, T, H, W, C); {os.cpu_count()} CPUs; float32 matmul peak {peak / 1e9:.1f} GFLOP/s "
-        f"(jax {peaks[0] / 1e9:.1f}" + (f", torch {peaks[1] / 1e9:.1f})" if len(peaks) > 1 else ")"), flush=True)
+        f"(jax {peaks[0] / 1e9:.1f}" + (f", torch {peaks[1] / 1e9:.1f})" if len(peaks) > 1 else ")")
+        + f"; malloc {a.malloc}", flush=True)
   rows = []
   for model in a.models.split(","):
     for mode in a.modes.split(","):
       j = _worker(["--worker", "jax", "--model", model, "--mode", mode, *common], sys.executable, env)
-      t = _worker(["--worker", "torch", "--model", model, "--mode", mode, *common], a.torch_python) \
+      t = _worker(["--worker", "torch", "--model", model, "--mode", mode, *common], a.torch_python, env) \
           if a.torch_python else None
       row = {"model": model, "mode": mode, "jax": j, "torch": t,
              "jax_clips_per_s": a.batch / j["median_s"], "pct_peak": 100 * j["flops"] / j["median_s"] / peak}
@@ -288,7 +299,7 @@ def main() -> None:
             flush=True)
   if a.json:
     with open(a.json, "w") as f:
-      json.dump({"shape": shape, "peak_flops_per_s": peaks, "rows": rows}, f, indent=1)
+      json.dump({"shape": shape, "peak_flops_per_s": peaks, "malloc": a.malloc, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,11 @@ import pathlib
 
 import pytest
 
-from input_pipeline.sources import synthetic_motion
+from vidjax import cpu_allocator
+
+cpu_allocator.keep_freed_memory()  # as main.py does: before JAX's CPU backend starts
+
+from input_pipeline.sources import synthetic_motion  # noqa: E402
 
 TINY = synthetic_motion.GenerationSpec(num_groups=4, clips_per_group=2, sizes=((64, 48), (48, 64), (56, 56)),
                                        min_frames=18, max_frames=24)
