@@ -10,7 +10,8 @@ This is how issue 18 found, for example, that a BatchNorm gradient was being wri
 kernel gradient's matmul. Times are per step (the mean of the two traced runs); the trace itself adds little.
 XLA's own convolutions (Eigen) run asynchronously: their trace events cover only the launch. So the wall time
 per step is printed too; where it is well above the thunks' total, XLA's convs are the difference (the CSN's
-inference with a space-to-depth stem conv: 15 ms of thunks in 87 ms per step).
+inference with the stem as XLA's conv over space-to-depth input, since replaced: 15 ms of thunks in 87 ms per
+step).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
     rows.append({"layer": name, "output": tuple(out.shape[1:]) if out is not None else None, "params": count})
   total = sum(r["params"] for r in rows)
   stats = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(variables.get("batch_stats", {})))
-  # count the convs' own arithmetic, not that of a CPU form (Winograd does fewer multiplications, space-to-depth more)
+  # count the convs' own arithmetic, not that of a CPU form (Winograd does fewer multiplications, im2col's padding more)
   counted = model.clone(conv_impl="xla") if hasattr(model, "conv_impl") else model
   cost = jax.jit(lambda v, x: counted.apply(v, x, train=False)).lower(variables, x).cost_analysis() or {}
   cost = cost[0] if isinstance(cost, list) else cost

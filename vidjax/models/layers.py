@@ -4,7 +4,7 @@ XLA:GPU/TPU lower `lax.conv_general_dilated` to cuDNN/MXU kernels, which is the
 right form there. XLA:CPU is ~10x slower on depthwise (grouped) 3D convs, slow on
 convs with few input channels, and 2-5x slower than PyTorch's oneDNN on dense 3D
 convs, above all their gradients; shifted slices (depthwise), Winograd (winograd.py),
-space-to-depth and im2col forms are faster there. `impl="auto"` picks per backend; tests
+direct and im2col forms are faster there. `impl="auto"` picks per backend; tests
 check that both forms compute the same function. Padding is explicit and
 symmetric (k // 2 each side), as in PyTorch, so ported weights line up.
 """
@@ -86,9 +86,8 @@ class DepthwiseConv3D(nn.Module):
 class Conv3D(nn.Module):
   """Dense 3D conv; kernel [kt, kh, kw, in, out]. On CPU (impl "slices", float32), per shape (conv_layers.py):
   Winograd F(4, 3) for stride-1 kt x 3 x 3 convs on maps of at least 14 x 14 and for stride-1 3x1x1 convs
-  (winograd.py); XLA's conv on smaller maps; for the stems and the strided convs XLA's conv (the direct form for
-  stems of <= DIRECT_TERMS taps x channels) in inference and im2col under differentiation (_conv_cols_grad);
-  plain im2col for other narrow convs."""
+  (winograd.py); XLA's conv on smaller maps; im2col for the stems and the strided convs (the direct form in
+  inference for stems of <= DIRECT_TERMS taps x channels; _conv_cols_grad) and for other narrow convs."""
 
   features: int
   kernel_size: Sequence[int] = (3, 3, 3)
@@ -168,23 +167,6 @@ def _stem_form(kernel_size, strides) -> bool:
   return tuple(strides) == (1, 2, 2) and kh == kw and kh % 2 == 1 and kh > 1
 
 
-def _space_to_depth_conv(x, kernel):
-  """A (1, 2, 2)-strided kt x k x k conv as a stride-1 conv over 2 x 2 space-to-depth input (4C channels) with the
-  kernel zero-padded to an even size and folded the same way: XLA:CPU's conv is faster with 12 input channels than
-  with 3 (the stems' inference form; one-off timings in BENCHMARKS.md)."""
-  kt, k, _, c, o = kernel.shape
-  n, t, h, w, _ = x.shape
-  q, p = (k + 1) // 2, k // 2  # taps in the folded domain; padding of the original conv
-  ho, wo = (h + 2 * p - k) // 2 + 1, (w + 2 * p - k) // 2 + 1
-  hp, wp = 2 * (ho - 1 + q), 2 * (wo - 1 + q)
-  xp = jnp.pad(x, [(0, 0), (kt // 2, kt // 2), (p, hp - h - p), (p, wp - w - p), (0, 0)])
-  tp = t + 2 * (kt // 2)
-  xs = xp.reshape(n, tp, hp // 2, 2, wp // 2, 2, c).transpose(0, 1, 2, 4, 3, 5, 6).reshape(n, tp, hp // 2, wp // 2, 4 * c)
-  kp = jnp.pad(kernel, [(0, 0), (0, 2 * q - k), (0, 2 * q - k), (0, 0), (0, 0)])
-  kp = kp.reshape(kt, q, 2, q, 2, c, o).transpose(0, 1, 3, 2, 4, 5, 6).reshape(kt, q, q, 4 * c, o)
-  return lax.conv_general_dilated(xs, kp, (1, 1, 1), [(0, 0)] * 3, dimension_numbers=("NTHWC", "THWIO", "NTHWC"))
-
-
 def _stem_columns(x, kernel_shape, strides):
   """im2col in two concatenations, (kt, kh) taps then kw taps, columns ordered (kw, kt, kh, C): XLA:CPU writes a
   concatenation of 21 + 7 operands faster than one of 147 three-channel slices (one-off timings in BENCHMARKS.md)."""
@@ -218,17 +200,15 @@ def _im2col(x, kernel, strides, stem: bool):
 
 
 def _conv_cols_grad(x, kernel, strides, stem: bool):
-  """The stems and the strided convs on CPU: in inference XLA's conv (for the stems over space-to-depth input, or
-  for stems of at most DIRECT_TERMS taps x channels the direct form), im2col under differentiation, whose kept
-  columns make the kernel's gradient one matmul and the input's a pad-and-add. XLA's own gradient of R3D's
-  strided convs is 9-14x slower (conv_layers.py --xla)."""
-  if not stem:
-    infer = functools.partial(_xla_conv, strides=strides, groups=1)
-  elif np.prod(kernel.shape[:4]) <= DIRECT_TERMS:
-    infer = functools.partial(_direct_conv, strides=strides)
-  else:
-    infer = _space_to_depth_conv
-  return _two_forms(x, kernel, infer, functools.partial(_im2col, strides=strides, stem=stem))
+  """The stems and the strided convs on CPU: im2col, whose columns make the kernel's gradient one matmul and the
+  input's a pad-and-add (XLA's own gradient of R3D's strided convs is 9-14x slower, conv_layers.py --xla). With
+  freed host memory kept (vidjax/cpu_allocator.py) its forward also beat XLA's conv and space-to-depth + XLA's
+  conv at these shapes (one-off, BENCHMARKS.md "Host memory"), so both passes use it, except that stems of at
+  most DIRECT_TERMS taps x channels take the direct form in inference."""
+  cols = functools.partial(_im2col, strides=strides, stem=stem)
+  if stem and np.prod(kernel.shape[:4]) <= DIRECT_TERMS:
+    return _two_forms(x, kernel, functools.partial(_direct_conv, strides=strides), cols)
+  return cols(x, kernel)
 
 
 def _xla_conv2d(x, kernel, stride: int):
@@ -258,7 +238,7 @@ def _direct_conv(x, kernel, strides):
   """A direct conv written as one sum over taps and input channels of (shifted slice of one channel) x (that
   weight row): for few taps x channels (the convs from RGB) XLA fuses it into one loop vectorised over the output
   channels, 2-5x faster than im2col, space-to-depth or XLA's conv there (BENCHMARKS.md, issue 18); with many terms
-  (R3D's stem: 441) it is 8x slower than space-to-depth, hence DIRECT_TERMS."""
+  (R3D's stem: 441) it was 8x slower than space-to-depth + XLA's conv, hence DIRECT_TERMS."""
   out = None
   for (a, b, d), sl in _shifted_slices(x, kernel.shape[:3], strides):
     for c in range(kernel.shape[3]):
