@@ -16,20 +16,9 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = ("elementwise, fresh output", "elementwise, donated", "R3D layer-1 conv forward", "CSN train step")
-
-
-def _median_ms(fn, reps: int = 7) -> float:
-  fn()
-  times = []
-  for _ in range(reps):
-    t = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - t)
-  return 1e3 * statistics.median(times)
 
 
 def worker() -> dict:
@@ -42,6 +31,7 @@ def worker() -> dict:
 
   sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
   import speed_race
+  from conv_profile import med
 
   from vidjax.models import layers
 
@@ -59,8 +49,9 @@ def worker() -> dict:
   params = conv.init(jax.random.key(0), x)
   conv_fwd = jax.jit(conv.apply)
   _, csn_step, _ = speed_race.jax_step("csn", "train", (4, 16, 112, 112, 3))
-  times = [_median_ms(lambda: jax.block_until_ready(double(big))), _median_ms(in_place),
-           _median_ms(lambda: jax.block_until_ready(conv_fwd(params, x))), _median_ms(csn_step)]
+  calls = [lambda: jax.block_until_ready(double(big)), in_place, lambda: jax.block_until_ready(conv_fwd(params, x)),
+           csn_step]
+  times = [1e3 * med(call, 7) for call in calls]
   return {"malloc": state, "ms": times}
 
 

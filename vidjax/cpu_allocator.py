@@ -3,9 +3,9 @@
 XLA:CPU allocates a step's large temporaries again on every call. glibc's malloc serves blocks above its mmap
 threshold (dynamic, at most 32 MB) with fresh mmaps and unmaps them when freed, so each step page-faults and
 zero-fills all of its big temporaries again. On the 2-core EPYC (`benchmarks/host_memory.py`, BENCHMARKS.md
-"Host memory"): a 400 MB elementwise op took 151 ms with glibc's default against 41 ms with freed memory kept,
-R3D's layer-1 Winograd conv 342 against 178 ms. With one malloc arena, no mmaps and no trimming, freed blocks
-are reused from the heap instead. The cost: the process keeps its peak heap until it exits.
+"Issue 18 on a Zen 5 EPYC"): a 400 MB elementwise op took 151 ms with glibc's default against 41 ms with freed
+memory kept, R3D's layer-1 Winograd conv 342 against 178 ms. With one malloc arena, no mmaps and no trimming,
+freed blocks are reused from the heap instead. The cost: the process keeps its peak heap until it exits.
 
 `keep_freed_memory()` must run before JAX's CPU backend starts (its worker threads would create their own
 arenas first); `main.py`, `python -m vidjax.style` / `vidjax.web`, the test suite and the CPU benchmarks call it

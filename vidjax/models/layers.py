@@ -87,7 +87,7 @@ class Conv3D(nn.Module):
   """Dense 3D conv; kernel [kt, kh, kw, in, out]. On CPU (impl "slices", float32), per shape (conv_layers.py):
   Winograd F(4, 3) for stride-1 kt x 3 x 3 convs on maps of at least 14 x 14 and for stride-1 3x1x1 convs
   (winograd.py); XLA's conv on smaller maps; im2col for the stems and the strided convs (the direct form in
-  inference for stems of <= DIRECT_TERMS taps x channels; _conv_cols_grad) and for other narrow convs."""
+  inference for stems of <= DIRECT_TERMS taps x channels; _strided_conv) and for other narrow convs."""
 
   features: int
   kernel_size: Sequence[int] = (3, 3, 3)
@@ -113,9 +113,9 @@ class Conv3D(nn.Module):
     elif form == "temporal":
       y = winograd.conv_temporal(x, kernel)
     elif _stem_form(self.kernel_size, self.strides) and taps * cin <= 512:
-      y = _conv_cols_grad(x, kernel, tuple(self.strides), True)
+      y = _strided_conv(x, kernel, tuple(self.strides), True)
     elif taps * cin > 512:  # wide convs (here: the strided ones)
-      y = _conv_cols_grad(x, kernel, tuple(self.strides), False)
+      y = _strided_conv(x, kernel, tuple(self.strides), False)
     else:
       y = _im2col(x, kernel, tuple(self.strides), False)
     if self.use_bias:
@@ -199,12 +199,12 @@ def _im2col(x, kernel, strides, stem: bool):
   return _columns(x, kernel.shape, strides, stem) @ _kernel_matrix(kernel, stem)
 
 
-def _conv_cols_grad(x, kernel, strides, stem: bool):
+def _strided_conv(x, kernel, strides, stem: bool):
   """The stems and the strided convs on CPU: im2col, whose columns make the kernel's gradient one matmul and the
   input's a pad-and-add (XLA's own gradient of R3D's strided convs is 9-14x slower, conv_layers.py --xla). With
   freed host memory kept (vidjax/cpu_allocator.py) its forward also beat XLA's conv and space-to-depth + XLA's
-  conv at these shapes (one-off, BENCHMARKS.md "Host memory"), so both passes use it, except that stems of at
-  most DIRECT_TERMS taps x channels take the direct form in inference."""
+  conv at these shapes (one-off, BENCHMARKS.md "Issue 18 on a Zen 5 EPYC"), so both passes use it, except that
+  stems of at most DIRECT_TERMS taps x channels take the direct form in inference."""
   cols = functools.partial(_im2col, strides=strides, stem=stem)
   if stem and np.prod(kernel.shape[:4]) <= DIRECT_TERMS:
     return _two_forms(x, kernel, functools.partial(_direct_conv, strides=strides), cols)
@@ -290,7 +290,7 @@ def conv2d(x: jax.Array, kernel: jax.Array, stride: int = 1, impl: str = "auto")
   if stride == 1 and k == 3 and cin >= 16 and min(h, w) >= 7:
     return _two_forms(x, kernel, xla, functools.partial(_in_3d, winograd.conv_spatial))
   if stride == 2 and k % 2 == 1 and k > 1 and k * k * cin <= 512:
-    return _in_3d(functools.partial(_conv_cols_grad, strides=(1, 2, 2), stem=True), x, kernel)
+    return _in_3d(functools.partial(_strided_conv, strides=(1, 2, 2), stem=True), x, kernel)
   if stride > 1 and k * k * cin > 512:
     return _two_forms(x, kernel, xla, functools.partial(_cols_2d, strides=(1, stride, stride), stem=False))
   if stride == 1 and cin <= 8:
