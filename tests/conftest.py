@@ -12,15 +12,16 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettemp
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
+# glibc's own malloc for the suite and the main.py processes it starts: its work is mostly compiling, which ran
+# slower with freed memory kept (vidjax/cpu_allocator.py; cold-cache subset, one-off: 142 s against 121 s);
+# tests/test_cpu_allocator.py checks the setting in processes of its own.
+os.environ.setdefault("VIDJAX_KEEP_FREED_MEMORY", "0")
+
 import pathlib
 
 import pytest
 
-from vidjax import cpu_allocator
-
-cpu_allocator.keep_freed_memory()  # as main.py does: before JAX's CPU backend starts
-
-from input_pipeline.sources import synthetic_motion  # noqa: E402
+from input_pipeline.sources import synthetic_motion
 
 TINY = synthetic_motion.GenerationSpec(num_groups=4, clips_per_group=2, sizes=((64, 48), (48, 64), (56, 56)),
                                        min_frames=18, max_frames=24)
