@@ -4,7 +4,7 @@ XLA:CPU allocates a step's large temporaries again on every call. glibc's malloc
 threshold (dynamic, at most 32 MB) with fresh mmaps and unmaps them when freed, so each step page-faults and
 zero-fills all of its big temporaries again. On the 2-core EPYC (`benchmarks/host_memory.py`, BENCHMARKS.md
 "Issue 18 on a Zen 5 EPYC"): a 400 MB elementwise op took 151 ms with glibc's default against 41 ms with freed
-memory kept, R3D's layer-1 Winograd conv 342 against 178 ms. With two malloc arenas, no mmaps and no trimming,
+memory kept, R3D's layer-1 Winograd conv 342 against 178 ms. With one malloc arena, no mmaps and no trimming,
 freed blocks are reused from the heap instead. The cost: the process keeps its peak heap until it exits.
 
 `keep_freed_memory()` must run before JAX's CPU backend starts (its worker threads would create their own
@@ -24,10 +24,10 @@ ENV = "VIDJAX_KEEP_FREED_MEMORY"
 # mallopt parameters (glibc malloc.h)
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8
 _TOP_PAD = 64 << 20  # grow the heap in 64 MB steps: fewer brk calls
-# Two arenas: with one, XLA's compiler threads contend for malloc's lock and compiling took ~20 % longer on the
-# 2-core EPYC (CSN train step: 20.7 / 17.0 s against 15.8 / 12.2 s with two, one-off); with two, big blocks
-# still come back from the heap (the same step ran in 0.19 / 0.17 s, 0.34-0.36 s under glibc's default).
-_ARENAS = 2
+# One arena. It costs compile time (XLA's compiler threads wait on malloc's lock: the CSN train step compiled in
+# 20.7 / 17.0 s against 17.6 / 15.7 s under glibc's default, one-off), but with two arenas some steps lost the
+# reuse (race 13: R(2+1)D's train step 8.2 s against 3.8-4.3 s with one), and a run's steps outweigh its compile.
+_ARENAS = 1
 _ACCELERATOR_PLUGINS = ("jax_cuda12_plugin", "jax_cuda13_plugin", "jax_rocm60_plugin", "jax_rocm7_plugin", "libtpu")
 _applied: str | None = None
 
@@ -57,7 +57,7 @@ def _accelerator_expected() -> bool:
 
 
 def keep_freed_memory() -> str:
-  """Sets glibc's malloc to two arenas, no mmaps and no trimming, where JAX will run on the CPU. Returns what it did
+  """Sets glibc's malloc to one arena, no mmaps and no trimming, where JAX will run on the CPU. Returns what it did
   ("kept" or why not), the same on every call."""
   global _applied
   if _applied is not None:
