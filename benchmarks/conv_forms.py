@@ -4,7 +4,7 @@ forward + backward), at R(2+1)D-18's layer-1 shapes (4 x 16 x 56 x 56 activation
 
   .venv/bin/python benchmarks/conv_forms.py          # PyTorch's times at the same shapes: conv_profile.py --torch
 
-Forms: `xla` lax.conv_general_dilated (what conv_impl="xla" runs); `conv2d` a 1xkxk conv as a 2D conv over
+Forms: `xla` lax.conv_general_dilated (what compute forms "xla" run); `conv2d` a 1xkxk conv as a 2D conv over
 N*T frames; `im2col` every tap's shifted slice concatenated on channels, then one matmul (autodiff backward);
 `taps` a sum over taps of slice @ kernel tap; `vjp` XLA's forward conv with a hand-written backward: the input
 gradient as a forward conv of the output gradient with the flipped, transposed kernel, the kernel gradient as

@@ -50,19 +50,22 @@ def conv_calls(name: str) -> list[dict]:
   return list(calls.values())
 
 
-def jax_times(call: dict, impl: str) -> tuple[float, float]:
+def jax_times(call: dict, setting: str) -> tuple[float, float]:
   import jax
 
   from vidjax.models import layers
+  from vidjax.ops import forms
 
   rng = np.random.default_rng(0)
   x = jax.device_put(rng.normal(size=call["x"]).astype(np.float32))
-  conv = layers.Conv3D(call["cout"], call["kernel"], call["strides"], impl=impl)
+  conv = layers.Conv3D(call["cout"], call["kernel"], call["strides"])
   params = conv.init(jax.random.key(0), x)
   fwd = jax.jit(conv.apply)
   argnums = (0,) if call["x"][-1] == 3 else (0, 1)  # the stem: the clip needs no gradient
   grads = jax.jit(jax.grad(lambda p, x: (conv.apply(p, x) ** 2).sum(), argnums=argnums))
-  return med(lambda: jax.block_until_ready(fwd(params, x)), 3), med(lambda: jax.block_until_ready(grads(params, x)), 3)
+  with forms.use(setting):  # traced on the first (timed-out) call
+    return (med(lambda: jax.block_until_ready(fwd(params, x)), 3),
+            med(lambda: jax.block_until_ready(grads(params, x)), 3))
 
 
 def torch_times(call: dict) -> tuple[float, float]:
@@ -82,9 +85,9 @@ def main() -> None:
   ap.add_argument("--xla", action="store_true", help="also time XLA's own conv")
   ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
   args = ap.parse_args()
-  from vidjax import cpu_allocator
+  from vidjax import host_memory
 
-  cpu_allocator.keep_freed_memory()  # both frameworks, as in speed_race.py: before either starts
+  host_memory.keep_freed_memory()  # both frameworks, as in speed_race.py: before either starts
   if args.torch_worker:
     import torch
     torch.set_num_threads(2)
@@ -93,7 +96,7 @@ def main() -> None:
   for name in args.models.split(","):
     calls = conv_calls(name)
     nan = (float("nan"), float("nan"))
-    rows = [(c, jax_times(c, "xla") if args.xla else nan, jax_times(c, "slices")) for c in calls]
+    rows = [(c, jax_times(c, "xla") if args.xla else nan, jax_times(c, "cpu")) for c in calls]
     theirs = [(float("nan"), float("nan"))] * len(calls)
     if args.torch_python:
       out = subprocess.run([args.torch_python, __file__, "--torch-worker"], input=json.dumps(calls), text=True,

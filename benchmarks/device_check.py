@@ -4,8 +4,8 @@
 
 Stages, each in its own process with what is left of the budget (a stage cut short keeps the lines it printed):
   1. versions and the device;
-  2. the golden tests (tests/test_golden_torch.py: vidjax models against torchvision's logits) on the device,
-     where `conv_impl="auto"` picks XLA's convolutions;
+  2. the golden tests (tests/vidjax/models/test_golden_torch.py: vidjax models against torchvision's logits) on the device,
+     where the compute forms "auto" pick XLA's convolutions;
   3. the race (benchmarks/device_race.py): bf16 matmul peak per framework, then R(2+1)D-18, ir-CSN-152 and the
      CNN+LSTM, train and inference, float32 and bfloat16, in JAX and (when importable) PyTorch;
   4. the loader's clips/s with 16 threads from a store built there (benchmarks/loader_throughput.py).
@@ -126,7 +126,7 @@ def loader(smoke: bool, budget: Budget, results: dict) -> None:
 
 
 def golden(smoke: bool, budget: Budget, results: dict) -> None:
-  cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_golden_torch.py"]
+  cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/vidjax/models/test_golden_torch.py"]
   if smoke:
     cmd += ["-k", "resnet18"]
   # full float32 for comparing with torchvision's logits: on GPUs XLA would otherwise use TF32 for f32 convs

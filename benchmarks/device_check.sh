@@ -3,7 +3,7 @@
 #
 #   here:  .venv/bin/python benchmarks/device_wheels.py          # the wheels the GPU image lacks, into .whl/
 #   there: run(carry=[".whl"], timeout_s=540, command="bash benchmarks/device_check.sh --out=$OUT")
-#   CI:    bash benchmarks/device_check.sh --out=DIR --smoke     # tiny sizes on the CPU (tests/test_device_check.py)
+#   CI:    bash benchmarks/device_check.sh --out=DIR --smoke     # tiny sizes on the CPU (tests/benchmarks/test_device_check.py)
 #
 # Installs .whl/*.whl (if present) into a private target dir, then runs every stage within --budget seconds
 # (default 480: the 8 minutes a GPU check may take, the machine's start excluded), writing DIR/device_check.json

@@ -75,7 +75,6 @@ def _jax_step(mode: str, state, batch):
 
 
 def run_jax(a) -> None:
-  from functools import partial
 
   import jax
   import jax.numpy as jnp
@@ -91,7 +90,7 @@ def run_jax(a) -> None:
   for dtype in a.dtypes.split(","):
     model = jax_model(a.model, dtype, tuple(a.csn_blocks))
     tx = optax.adamw(1e-3, weight_decay=1e-4)
-    state = jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=(1, *shape[1:])))(jax.random.key(0))
+    state = steps.make_init(model, tx, shape[1:])(jax.random.key(0))
     params = int(sum(x.size for x in jax.tree.leaves(state.params)))
     for mode in a.modes.split(","):
       row = {"framework": "jax", "model": a.model, "mode": mode, "dtype": dtype, "batch": a.batch, "params": params}

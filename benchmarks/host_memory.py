@@ -1,4 +1,4 @@
-"""What keeping freed host memory (vidjax/cpu_allocator.py) buys on this CPU: the same work with and without.
+"""What keeping freed host memory (vidjax/host_memory.py) buys on this CPU: the same work with and without.
 
   .venv/bin/python benchmarks/host_memory.py [--rounds 3]
 
@@ -22,9 +22,9 @@ CASES = ("elementwise, fresh output", "elementwise, donated", "R3D layer-1 conv 
 
 
 def worker() -> dict:
-  from vidjax import cpu_allocator
+  from vidjax import host_memory
 
-  state = cpu_allocator.keep_freed_memory()
+  state = host_memory.keep_freed_memory()
   import jax
   import jax.numpy as jnp
   import numpy as np

@@ -10,7 +10,6 @@ models can be measured on a small machine.
 import json
 import os
 import sys
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "paper", ["paper", "default"], "paper: ir-CSN-50 at 16x112x112x3; default: configs/csn.py.")
 flags.DEFINE_integer("batch", 4, "Clips per step.")
-flags.DEFINE_enum("conv_impl", "auto", ["auto", "xla", "slices"], "3D conv implementation (auto: slices on CPU).")
+flags.DEFINE_enum("compute_forms", "auto", ["auto", "xla", "cpu"], "vidjax/ops/forms.py's setting.")
 
 
 def main(argv):
@@ -29,9 +28,10 @@ def main(argv):
   from configs.csn import get_config
   from vidjax import optim, steps
   from vidjax.models import build_model
+  from vidjax.ops import forms
 
+  forms.set_default(FLAGS.compute_forms)
   c = get_config()
-  c.model.conv_impl = FLAGS.conv_impl
   shape = (FLAGS.batch, 16, 48, 48, 1)
   if FLAGS.model == "paper":  # ir-CSN-50, Tran et al. 2019
     c.model.stem_features, c.model.stem_kernel, c.model.stem_pool = 64, (3, 7, 7), True
@@ -44,12 +44,11 @@ def main(argv):
       c.model.remat = remat
       model = build_model(c.model, 101, dtype)
       tx, _ = optim.make_optimizer(c.train)
-      state = jax.eval_shape(partial(steps.init_state, model=model, tx=tx, input_shape=(1, *shape[1:])),
-                             jax.random.key(0))
+      state = jax.eval_shape(steps.make_init(model, tx, shape[1:]), jax.random.key(0))
       batch = {"video": jax.ShapeDtypeStruct(shape, jnp.uint8), "label": jax.ShapeDtypeStruct(shape[:1], jnp.int32)}
       f = steps.make_train_step(class_weights=jnp.ones(101))
       mem = f.lower(state, batch, jax.random.key(0)).compile().memory_analysis()
-      print(json.dumps({"model": FLAGS.model, "conv_impl": FLAGS.conv_impl, "input": shape, "compute_dtype": dtype,
+      print(json.dumps({"model": FLAGS.model, "compute_forms": FLAGS.compute_forms, "input": shape, "compute_dtype": dtype,
                         "remat": remat,
                         "temp_mb": round(mem.temp_size_in_bytes / 2**20, 1),
                         "argument_mb": round(mem.argument_size_in_bytes / 2**20, 1),

@@ -11,7 +11,7 @@ Training is AdamW on a weighted cross-entropy; inference is eval mode, no gradie
 The machine's achievable float32 peak is taken as the best of a 2048^3 matmul in each
 framework, so "% peak" = XLA cost-analysis FLOPs / time / that rate.
 Host memory: both frameworks' workers run under the same malloc settings, vidjax's default
-(`vidjax/cpu_allocator.py`: freed memory kept, no per-call page faults; PyTorch's CPU tensors gain
+(`vidjax/host_memory.py`: freed memory kept, no per-call page faults; PyTorch's CPU tensors gain
 from it too) or, with --malloc=default, glibc's own.
 torch is a benchmark-only dependency (see ../shared notes or README: a separate venv).
 """
@@ -66,7 +66,6 @@ def _jax_model(name: str):
 def jax_step(name: str, mode: str, shape: tuple[int, ...]):
   """(compiled step, a call that runs it once and waits, parameter count): the AdamW train step on a weighted
   cross-entropy, or the inference forward; benchmarks/step_profile.py profiles the same step."""
-  from functools import partial
 
   import jax
   import jax.numpy as jnp
@@ -77,7 +76,7 @@ def jax_step(name: str, mode: str, shape: tuple[int, ...]):
 
   model = _jax_model(name)
   tx = optax.adamw(1e-3, weight_decay=1e-4)
-  state = jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=(1, *shape[1:])))(jax.random.key(0))
+  state = steps.make_init(model, tx, shape[1:])(jax.random.key(0))
   params = sum(x.size for x in jax.tree.leaves(state.params))
   rng = np.random.default_rng(0)
   video = jnp.asarray(rng.integers(0, 255, shape, dtype=np.uint8))
@@ -247,13 +246,13 @@ def main() -> None:
   ap.add_argument("--mode")
   ap.add_argument("--json", help="also write the results here")
   ap.add_argument("--malloc", choices=["kept", "default"], default="kept",
-                  help="kept: both workers keep freed memory (vidjax/cpu_allocator.py); default: glibc's own")
+                  help="kept: both workers keep freed memory (vidjax/host_memory.py); default: glibc's own")
   a = ap.parse_args()
   shape = (a.batch, a.frames, a.size, a.size, 3)
   if a.worker:
-    from vidjax import cpu_allocator  # stdlib only: the torch venv imports it too
+    from vidjax import host_memory  # stdlib only: the torch venv imports it too
 
-    malloc = cpu_allocator.keep_freed_memory()  # before either framework starts
+    malloc = host_memory.keep_freed_memory()  # before either framework starts
   if a.worker == "jax":
     print(json.dumps({**run_jax(a.model, a.mode, shape, a.reps), "malloc": malloc}))
     return

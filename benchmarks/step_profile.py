@@ -71,9 +71,9 @@ def main() -> None:
   ap.add_argument("--mode", choices=("train", "infer"), default="train")
   ap.add_argument("--top", type=int, default=25)
   a = ap.parse_args()
-  from vidjax import cpu_allocator
+  from vidjax import host_memory
 
-  cpu_allocator.keep_freed_memory()  # as the race's workers: before JAX's CPU backend starts
+  host_memory.keep_freed_memory()  # as the race's workers: before JAX's CPU backend starts
   import jax
 
   compiled, run, _ = speed_race.jax_step(a.model, a.mode, (4, 16, 112, 112, 3))

@@ -53,7 +53,7 @@ def main() -> None:
   import cv2
   import numpy as np
 
-  from tests.golden_weights import save_random_style_weights
+  from tests.helpers.golden_weights import save_random_style_weights
   from vidjax.style.transfer import StyleJob, stylise_video
 
   os.makedirs(a.workdir, exist_ok=True)

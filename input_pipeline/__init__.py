@@ -1,14 +1,16 @@
-"""Videos on disk -> stored frames -> augmented batches. See ARCHITECTURE.md."""
+"""Videos on disk -> stored frames (or stored features) -> batches. See ARCHITECTURE.md."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import ml_collections
 from absl import logging
 
-from input_pipeline.loader import ClipSpec
-from input_pipeline.sources import list_videos, store_dir
+from input_pipeline import feature_store
+from input_pipeline.clips import ClipSpec
+from input_pipeline.sources import SOURCES, data_dir, list_videos, resolve, store_dir
 from input_pipeline.sources.listing import NotReadyError
 from input_pipeline.store import StoredDataset, StoreSpec, open_store
 
@@ -28,13 +30,17 @@ def store_spec(c: ml_collections.ConfigDict) -> StoreSpec:
                    min_frames=c.input.num_frames, workers=d.decode_workers)
 
 
-def open_dataset(c: ml_collections.ConfigDict, *, splits: tuple[str, ...] = (), process_index: int = 0,
-                 poll_seconds: float = 2.0) -> StoredDataset:
-  """Lists the videos (generating synthetic ones on first use), builds the store once, opens it.
+def open_dataset(c: ml_collections.ConfigDict, *, splits: tuple[str, ...] = (), reads: str | None = None,
+                 workdir: str | None = None, process_index: int = 0, poll_seconds: float = 2.0) -> StoredDataset:
+  """Opens what `reads` ("frames" or "features"; default: what config.dataset gives) from config.dataset: video
+  sources are listed (synthetic ones generated on first use) and stored once; a feature store opens as written,
+  and a video dataset read as features is the store extracted from it (sources.resolve).
 
   In a multi-host job process 0 builds; every other process polls the shared filesystem until the finished
   store is there (not a device barrier: a UCF101 build takes far longer than collective timeouts).
   """
+  c = resolve(c, reads or SOURCES[c.dataset.name].gives, workdir)
+  splits = splits or (c.dataset.train_split, c.dataset.eval_split)
   if process_index == 0:
     return _open(c, splits, build=True)
   waited = 0.0
@@ -48,38 +54,26 @@ def open_dataset(c: ml_collections.ConfigDict, *, splits: tuple[str, ...] = (), 
       waited += poll_seconds
 
 
-def open_features(c: ml_collections.ConfigDict, splits: tuple[str, ...]) -> StoredDataset:
-  """A feature store (config.dataset.name='features', data_dir = what --mode=extract wrote) as a dataset.
-
-  Refuses a store that does not match the config: frames per video, feature dimension, classes.
-  """
-  import numpy as np
-
-  from input_pipeline import feature_store
-  from input_pipeline.sources import data_dir
-
-  fs = feature_store.open_store(data_dir(c.dataset))
-  if (c.input.num_frames, c.input.feature_dim) != (fs.frames, fs.dim):
-    raise ValueError(f"the feature store {fs.path} holds {fs.frames} x {fs.dim} features per video; the config "
-                     f"asks for config.input.num_frames={c.input.num_frames} x config.input.feature_dim="
-                     f"{c.input.feature_dim}: set them to the store's")
-  if c.dataset.classes and tuple(c.dataset.classes) != fs.classes:
-    raise ValueError(f"config.dataset.classes={tuple(c.dataset.classes)} but the feature store {fs.path} holds "
-                     f"classes {fs.classes}; extract a store for the subset, or leave config.dataset.classes=()")
-  sources = {s: fs.split(s) for s in splits}
-  counts = {s: np.bincount(np.asarray(src.labels, np.int64), minlength=len(fs.classes)).tolist()
-            for s, src in sources.items()}
-  backbone = fs.index["backbone"].get("name", "?")
-  return StoredDataset(name=f"features({backbone})", classes=fs.classes, sources=sources, examples={},
-                       class_counts=counts, skipped={s: [] for s in splits}, path=fs.path, fingerprint=fs.fingerprint)
+def example_shape(c: ml_collections.ConfigDict, reads: str, workdir: str | None = None) -> tuple[int, ...] | None:
+  """One example's shape without listing or generating anything: a clip's, or the feature store's own N x D
+  (None while no store exists)."""
+  if reads == "frames":
+    return clip_spec(c).shape
+  if SOURCES[c.dataset.name].gives == "features":
+    path = data_dir(c.dataset)
+  else:
+    path = feature_store.extracted_path(c.features.out, workdir)
+  if path is None or not os.path.isfile(os.path.join(path, "features.json")):
+    return None
+  fs = feature_store.open_store(path)
+  return (fs.frames, fs.dim)
 
 
 def _open(c: ml_collections.ConfigDict, splits: tuple[str, ...], build: bool) -> StoredDataset:
-  if c.dataset.name == "features":
-    return open_features(c, splits or (c.dataset.train_split, c.dataset.eval_split))
+  if SOURCES[c.dataset.name].gives == "features":
+    return feature_store.open_dataset(data_dir(c.dataset), splits, tuple(c.dataset.classes))
   listing = list_videos(c.dataset, build=build)
-  wanted = splits or (c.dataset.train_split, c.dataset.eval_split)
-  missing = [s for s in wanted if s not in listing.splits]
+  missing = [s for s in splits if s not in listing.splits]
   if missing:
     raise ValueError(f"{listing.name} has splits {sorted(listing.splits)}; config asks for {missing} "
                      "(config.dataset.train_split / eval_split)")

@@ -41,7 +41,7 @@ def eval_crop_boxes(h: int, w: int, crops: int) -> list[tuple[int, int, int, int
 def crop_resize(frames: list[np.ndarray], box: tuple[int, int, int, int], size: int,
                 out: np.ndarray | None = None) -> np.ndarray:
   """Bilinear unless the crop is at least twice the output, where bilinear would skip source pixels and
-  alias; INTER_AREA costs ~5x more per frame (74 vs 15 us at 128 -> 112), so it is kept for real shrinks.
+  alias; INTER_AREA costs several times more per frame, so it is kept for real shrinks.
   Each frame is resized straight into the clip (`out`, e.g. a slot of a batch): nothing is stacked."""
   y, x, ch, cw = box
   interp = cv2.INTER_AREA if min(ch, cw) >= 2 * size else cv2.INTER_LINEAR
@@ -68,8 +68,8 @@ def photometric(clip: np.ndarray, brightness: float, contrast: float, rng: np.ra
                 out: np.ndarray | None = None) -> np.ndarray:
   """One brightness shift and contrast factor for the whole clip: clip(c * (x - mean) + mean + b), rounded.
 
-  One vectorised cv2 pass: ~70 us for 16 x 112 x 112 x 3, against ~150 us for a 256-entry table lookup
-  on one OpenCV thread, since a per-byte gather does not vectorise (benchmarks/loader_parts.py).
+  One vectorised cv2 pass, faster than a 256-entry table lookup on one OpenCV thread, since a per-byte
+  gather does not vectorise (benchmarks/loader_parts.py).
   `out` may be `clip` itself.
   """
   if brightness <= 0 and contrast <= 0:
@@ -83,7 +83,7 @@ def photometric(clip: np.ndarray, brightness: float, contrast: float, rng: np.ra
 
 
 def flip_horizontal(clip: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-  """Mirrors every frame of [T, H, W, C] in one cv2 call (numpy's reversed-stride copy is ~30x slower).
+  """Mirrors every frame of [T, H, W, C] in one cv2 call (numpy's reversed-stride copy is far slower).
   `out` may be `clip` itself."""
   t, h, w, c = clip.shape
   out = np.empty_like(clip) if out is None else out

@@ -1,8 +1,9 @@
 """A feature store: per video an N x D float32 array (N frames or clips, D features), label and source path.
 
-Written by `--mode=extract` (vidjax/features/extract.py), read like a frame store: `open_feature_dataset` returns
-a `StoredDataset` whose splits give random access to {"features": [N, D], "label"}, so heads over stored
-features train, evaluate and report through the same loader, step and files as every other model.
+Written by `--mode=extract` (vidjax/features/extract.py), read as one more dataset source: `open_dataset` returns
+a `StoredDataset` whose splits give random access to {"features": [N, D], "label"} and copy them into batches,
+so heads over stored features train, evaluate and report through the same loader, step and files as every other
+model. The store says its own N x D: nothing in a config repeats it.
 
 Layout (every shard a plain .npy, memory-mapped on read: no parsing, no pickle, random access by a slice):
 
@@ -79,9 +80,12 @@ def write_shard(path: str, split: str, k: int, features: np.ndarray, labels: lis
 
 
 class FeatureRecords:
-  """One split: random access to {"features": float32 [N, D] (a view into a memory-mapped shard), "label": int}."""
+  """One split: random access to {"features": float32 [N, D] (a view into a memory-mapped shard), "label": int},
+  and how such a record becomes the loader's examples: the stored rows as they are, one view per video."""
 
-  def __init__(self, path: str, split: str, meta: dict, frames: int, dim: int):
+  example_dtype = np.float32
+
+  def __init__(self, path: str, split: str, meta: dict, frames: int, dim: int, num_classes: int):
     self.where = f"{path} ({split})"
     self.feature_shape = (frames, dim)
     n, size = int(meta["videos"]), int(meta["shard_size"])
@@ -105,8 +109,12 @@ class FeatureRecords:
         raise FeatureStoreError(f"{base}.npy holds {arr.dtype} {arr.shape} with {len(labels or [])} labels; "
                                 f"features.json says {(b - a, frames, dim)} float32: delete the shard and rerun "
                                 "--mode=extract")
+      bad = next((x for x in labels if type(x) is not int or not 0 <= x < num_classes), None)
+      if bad is not None:
+        raise FeatureStoreError(f"{base}.json holds the label {bad!r}, not a class index of the store's {num_classes} "
+                                "classes: delete the shard and rerun --mode=extract")
       self.arrays.append(arr)
-      self.labels += [int(x) for x in labels]
+      self.labels += labels
       self.videos += [str(v) for v in videos]
 
   def __len__(self) -> int:
@@ -118,6 +126,19 @@ class FeatureRecords:
 
   def path(self, i: int) -> str:
     return self.videos[i]
+
+  def example_shape(self, spec=None) -> tuple[int, int]:
+    return self.feature_shape
+
+  @staticmethod
+  def train_example(record: dict, spec, rng, out: np.ndarray) -> None:
+    del spec, rng  # stored features are not augmented
+    out[...] = record["features"]
+
+  @staticmethod
+  def eval_views(record: dict, spec) -> np.ndarray:
+    del spec
+    return np.array(record["features"], np.float32)[None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,7 +168,7 @@ class FeatureStore:
     if split not in splits:
       raise FeatureStoreError(f"{self.path} holds splits {sorted(splits)}, not {split!r} "
                               "(config.dataset.train_split / eval_split, or features.splits when extracting)")
-    return FeatureRecords(self.path, split, splits[split], self.frames, self.dim)
+    return FeatureRecords(self.path, split, splits[split], self.frames, self.dim, len(self.classes))
 
 
 def open_store(path: str) -> FeatureStore:
@@ -158,6 +179,32 @@ def open_store(path: str) -> FeatureStore:
                     ("source", dict)):
     if not isinstance(index.get(key), kind):
       raise FeatureStoreError(f"{path}/features.json: '{key}' missing or not a {kind.__name__}")
+  if not all(isinstance(c, str) for c in index["classes"]) or len(set(index["classes"])) != len(index["classes"]):
+    raise FeatureStoreError(f"{path}/features.json: 'classes' must be distinct names")
   if not (0 < index["frames"] <= 4096 and 0 < index["dim"] <= 1 << 20):
     raise FeatureStoreError(f"{path}/features.json: {index['frames']} x {index['dim']} features per video is out of range")
   return FeatureStore(os.path.abspath(path), index)
+
+
+def open_dataset(path: str, splits: tuple[str, ...], classes: tuple[str, ...] = ()):
+  """The store at `path` as a dataset (a StoredDataset of FeatureRecords splits). `classes` (config.dataset.classes)
+  must be the store's own when given."""
+  from input_pipeline.store import StoredDataset
+
+  fs = open_store(path)
+  if classes and tuple(classes) != fs.classes:
+    raise FeatureStoreError(f"config.dataset.classes={tuple(classes)} but the feature store {fs.path} holds classes "
+                            f"{fs.classes}; extract a store for the subset, or leave config.dataset.classes=()")
+  sources = {s: fs.split(s) for s in splits}
+  counts = {s: np.bincount(np.asarray(src.labels, np.int64), minlength=len(fs.classes)).tolist()
+            for s, src in sources.items()}
+  return StoredDataset(name=f"features({fs.index['backbone'].get('name', '?')})", classes=fs.classes,
+                       sources=sources, examples={}, class_counts=counts, skipped={s: [] for s in splits},
+                       path=fs.path, fingerprint=fs.fingerprint)
+
+
+def extracted_path(features_out: str, workdir: str | None) -> str | None:
+  """Where --mode=extract writes a store: config.features.out, else <workdir>/features (None: no workdir)."""
+  if features_out:
+    return os.path.abspath(os.path.expanduser(features_out))
+  return os.path.abspath(os.path.join(workdir, "features")) if workdir else None

@@ -1,15 +1,17 @@
-"""Stored videos -> augmented, batched numpy clips for this host.
+"""A stored split -> batched numpy examples for this host, for training (endless, shuffled) and evaluation.
 
-Batches are a pure function of (seed, step): the element at global position i
-is shuffled record `perm_epoch(i)` with augmentation drawn from a generator
-keyed by i. Resuming at step s therefore only needs s, and every host computes
-the same global order and takes its own slice.
+Batches are a pure function of (seed, step): the element at global position i is shuffled record
+`perm_epoch(i)` with augmentation drawn from a generator keyed by i. Resuming at step s therefore only needs s,
+and every host computes the same global order and takes its own slice.
+
+A split is any source of records that also says how a record becomes an example: `records.ClipRecords` (a
+frame store: clips decoded from its JPEGs) and `feature_store.FeatureRecords` (stored features, copied). Each has
+`len()`, `[i]` -> a record with a "label", `path(i)`, `example_shape(spec)`, `example_dtype`,
+`train_example(record, spec, rng, out)` and `eval_views(record, spec)`.
 """
 
 from __future__ import annotations
 
-import ctypes
-import dataclasses
 import functools
 import sys
 from collections.abc import Iterator
@@ -17,101 +19,26 @@ from collections.abc import Iterator
 import grain
 import numpy as np
 
-from input_pipeline import augment, decode, sampling
+from input_pipeline.clips import ClipSpec
 
 
-@dataclasses.dataclass(frozen=True)
-class ClipSpec:
-  num_frames: int = 16
-  frame_size: int = 112
-  channels: int = 3
-  train_sampling: str = "segment"  # uniform | segment | window
-  frame_stride: int = 2  # for window sampling
-  eval_clips: int = 1  # clips per video at evaluation; their logits are averaged
-  eval_crops: int = 1  # 1 centre crop, or 3 along the long side; scores averaged over clips x crops
-  crop_scale: tuple[float, float] = (0.6, 1.0)
-  crop_aspect: tuple[float, float] = (0.75, 1.333)
-  flip: bool = False
-  brightness: float = 0.0
-  contrast: float = 0.0
+class _EvalViews(grain.transforms.Map):
+  """(record, valid) -> {"video": the split's eval views [V, ...], "label", "mask"}."""
 
-
-@functools.cache
-def _keep_records_on_heap() -> None:
-  """Stops glibc from mmap-ing (and page-faulting in) every record-sized buffer.
-
-  Each stored video is a ~1 MB record. glibc serves allocations over its mmap threshold with a fresh
-  mmap, so every read paid for fresh pages: reading a 1.2 MB record took ~2.1 ms instead of ~0.3 ms
-  (benchmarks/loader_parts.py). Raising the threshold (and the trim threshold, so freed records are reused
-  rather than handed back) keeps them on the heap. Process-wide; a no-op off glibc.
-  """
-  if not sys.platform.startswith("linux"):
-    return
-  try:
-    libc = ctypes.CDLL("libc.so.6")
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_mmap_threshold, 32 * 2**20)  # glibc's maximum on 64-bit
-    libc.mallopt(m_trim_threshold, 256 * 2**20)
-  except (OSError, AttributeError):
-    pass
-
-
-def _frames(record: dict, indices: np.ndarray) -> list[np.ndarray]:
-  """Decodes only the sampled frames (each stored frame is its own JPEG)."""
-  jpeg, offsets = record["jpeg"], record["offsets"]
-  cache: dict[int, np.ndarray] = {}
-  for i in np.unique(indices):
-    cache[int(i)] = decode.decode_jpeg(jpeg[offsets[i]:offsets[i + 1]])
-  return [cache[int(i)] for i in indices]
-
-
-def num_stored_frames(record: dict) -> int:
-  return len(record["offsets"]) - 1
-
-
-def train_clip(record: dict, spec: ClipSpec, rng: np.random.Generator, out: np.ndarray | None = None) -> np.ndarray:
-  """One augmented training clip [T, S, S, channels]: one crop, flip and colour draw for all its frames.
-
-  Written into `out` (a slot of the batch) when given, so a clip is never copied after it is made.
-  """
-  s = spec
-  idx = sampling.train_indices(num_stored_frames(record), s.num_frames, s.train_sampling, s.frame_stride, rng)
-  frames = _frames(record, idx)
-  box = augment.random_crop_box(*frames[0].shape[:2], s.crop_scale, s.crop_aspect, rng)
-  clip = augment.crop_resize(frames, box, s.frame_size, out=out if s.channels == 3 else None)
-  if s.flip and rng.uniform() < 0.5:
-    augment.flip_horizontal(clip, out=clip)
-  clip = augment.photometric(clip, s.brightness, s.contrast, rng, out=clip)
-  return augment.to_channels(clip, s.channels, out=out)
-
-
-class EvalClips(grain.transforms.Map):
-  """Deterministic clips x crops; 'video' is [eval_clips * eval_crops, T, H, W, C] (clip-major)."""
-
-  def __init__(self, spec: ClipSpec):
-    self.spec = spec
+  def __init__(self, source, spec: ClipSpec):
+    self.source, self.spec = source, spec
 
   def map(self, item: tuple[dict, bool]) -> dict:
     record, valid = item
-    if "features" in record:  # a feature store's record: one view, the stored [N, D] as is
-      return {"video": np.array(record["features"], np.float32)[None], "label": np.int32(record["label"]),
-              "mask": np.bool_(valid)}
-    s = self.spec
-    n = num_stored_frames(record)
-    idx = sampling.multi_clip(n, s.num_frames, s.eval_clips, s.frame_stride, s.train_sampling)
-    frames = _frames(record, idx.reshape(-1))
-    views = [augment.to_channels(augment.crop_resize(frames, box, s.frame_size), s.channels)
-             .reshape(s.eval_clips, s.num_frames, s.frame_size, s.frame_size, -1)
-             for box in augment.eval_crop_boxes(*frames[0].shape[:2], s.eval_crops)]
-    video = np.stack(views, axis=1).reshape(-1, *views[0].shape[1:])
-    return {"video": video, "label": np.int32(record["label"]), "mask": np.bool_(valid)}
+    return {"video": self.source.eval_views(record, self.spec), "label": np.int32(record["label"]),
+            "mask": np.bool_(valid)}
 
 
 class _EpochShuffled:
   """The endless record stream: element i is record perm_e(i mod n) for epoch e = i // n.
 
-  Replaces grain's `shuffle().repeat()`, whose per-element index_shuffle costs ~18,000 / n us
-  (0.4 ms per clip for 48 videos, 70 us for 270); a cached numpy permutation per epoch is O(1).
+  Replaces grain's `shuffle().repeat()`, whose per-element index_shuffle costs grow as the dataset shrinks
+  (benchmarks/loader_parts.py); a cached numpy permutation per epoch is O(1).
   """
 
   def __init__(self, source, seed: int):
@@ -130,32 +57,25 @@ def _epoch_order(seed: int, n: int, epoch: int) -> np.ndarray:
 class _TrainChunks:
   """Chunk c of the training stream: elements c * size ... c * size + size - 1, as one batch.
 
-  Element i is augmented with a generator keyed by (seed, i), so a chunk is a pure function of (seed, c).
-  Clips are written straight into the batch array: grain's per-element map and batch stacking cost
-  ~0.2 ms of GIL-held time per clip, which the loader threads would otherwise queue on.
+  Element i is made with a generator keyed by (seed, i), so a chunk is a pure function of (seed, c). Examples
+  are written straight into the batch array: grain's per-element map and batch stacking hold the GIL per clip,
+  and the loader threads would otherwise queue on it.
   """
 
   def __init__(self, source, spec: ClipSpec, seed: int, size: int):
-    self.records, self.spec, self.seed, self.size = _EpochShuffled(source, seed), spec, seed, size
-    self.feature_shape = getattr(source, "feature_shape", None)  # a feature store: rows copied, nothing decoded
+    self.source, self.spec, self.seed, self.size = source, spec, seed, size
+    self.records = _EpochShuffled(source, seed)
 
   def __len__(self) -> int:
     return sys.maxsize // self.size
 
   def __getitem__(self, c: int) -> dict:
-    s = self.spec
-    if self.feature_shape:
-      video = np.empty((self.size, *self.feature_shape), np.float32)
-    else:
-      video = np.empty((self.size, s.num_frames, s.frame_size, s.frame_size, s.channels), np.uint8)
+    video = np.empty((self.size, *self.source.example_shape(self.spec)), self.source.example_dtype)
     label = np.empty((self.size,), np.int32)
     for k in range(self.size):
       i = int(c) * self.size + k
       record = self.records[i]
-      if self.feature_shape:
-        video[k] = record["features"]
-      else:
-        train_clip(record, s, np.random.default_rng([self.seed, 1, i]), out=video[k])
+      self.source.train_example(record, self.spec, np.random.default_rng([self.seed, 1, i]), video[k])
       label[k] = record["label"]
     return {"video": video, "label": label}
 
@@ -170,7 +90,6 @@ def train_batches(source, spec: ClipSpec, *, seed: int, global_batch: int, start
   if global_batch % process_count:
     raise ValueError(f"batch size {global_batch} is not divisible by the {process_count} processes")
   local = global_batch // process_count
-  _keep_records_on_heap()
   # Host h takes the h-th chunk of `local` consecutive elements of each global batch (every
   # process_count-th chunk). Since augmentation is keyed by the global element index, the assembled global
   # batch is identical, element for element, whatever the number of hosts; only this host's elements are
@@ -201,6 +120,5 @@ def eval_batches(source, spec: ClipSpec, *, global_batch: int, process_index: in
                  threads: int = 4) -> Iterator[dict]:
   """Every example exactly once (mask marks padding), in a fixed order."""
   local = global_batch // process_count
-  _keep_records_on_heap()
   ds = grain.MapDataset.source(_Padded(source, process_index, process_count, local))
-  return _iterate(ds.map(EvalClips(spec)).batch(local, drop_remainder=True), threads)
+  return _iterate(ds.map(_EvalViews(source, spec)).batch(local, drop_remainder=True), threads)

@@ -1,15 +1,17 @@
 """The loader's view of a stored split: each video's JPEG blob, frame offsets and label.
 
 Read straight from the serialized tf.train.Example bytes. tfds's own parse converts all ten stored fields
-and copies the ~1 MB blob (~100 us per record, all of it holding the GIL, which the loader threads share);
-the loader needs three fields and can keep the blob as a view of the record. Walking the protobuf wire
-format for them costs ~40 us (benchmarks/loader_parts.py). tests/test_decode_and_store.py pins the result
+and copies the blob, all of it holding the GIL, which the loader threads share; the loader needs three fields
+and can keep the blob as a view of the record. Walking the protobuf wire format for them costs a fraction of
+that (benchmarks/loader_parts.py, BENCHMARKS.md). tests/input_pipeline/test_records.py pins the result
 to tfds's parse.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from input_pipeline import clips
 
 LOADER_FIELDS = (b"jpeg", b"offsets", b"label")
 
@@ -135,14 +137,23 @@ def parse_example(raw: bytes, wanted: tuple[bytes, ...]) -> dict[str, memoryview
 
 
 class ClipRecords:
-  """Random access to a stored split as {"jpeg": memoryview, "offsets": int64 [F + 1], "label": int}.
+  """Random access to a stored split as {"jpeg": memoryview, "offsets": int64 [F + 1], "label": int}, and how
+  such a record becomes the loader's examples (uint8 clips, input_pipeline/clips.py).
 
   `raw` is the split opened with `as_data_source(split, deserialize_method=RAW_BYTES)`; `where` names the
   store in error messages.
   """
 
+  example_dtype = np.uint8
+  train_example = staticmethod(clips.train_clip)
+  eval_views = staticmethod(clips.eval_views)
+
   def __init__(self, raw, where: str):
     self.raw, self.where = raw, where
+
+  @staticmethod
+  def example_shape(spec: clips.ClipSpec) -> tuple[int, ...]:
+    return spec.shape
 
   def __len__(self) -> int:
     return len(self.raw)

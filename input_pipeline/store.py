@@ -5,8 +5,8 @@ readers decode only the frames a clip samples. Stored as array_record, read back
 with random access (`as_data_source`), no TensorFlow at read time: the loader reads
 raw records through `records.ClipRecords` (three fields, blob not copied); whole
 examples stay available for inspection. The JPEG blob is one bytes field: tfds would
-store a uint8 tensor as one varint per byte, which made each 1 MB record cost ~8 ms
-to parse instead of ~0.5 ms.
+store a uint8 tensor as one varint per byte, which made each record many times
+slower to parse (BENCHMARKS.md).
 """
 
 from __future__ import annotations

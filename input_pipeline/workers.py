@@ -1,5 +1,5 @@
 """Worker processes for decoding and generation: spawned (never forked: JAX may be running), and tied to
-their parent, so a parent killed with `kill -9` does not leave them decoding (~265 MB each) for nobody."""
+their parent, so a parent killed with `kill -9` does not leave them decoding for nobody."""
 
 from __future__ import annotations
 

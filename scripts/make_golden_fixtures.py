@@ -21,7 +21,7 @@ import torchvision
 from torchvision.models import video
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from tests.golden_weights import make_weights
+from tests.helpers.golden_weights import make_weights
 
 
 def record(out: dict, name: str, model: torch.nn.Module, x: np.ndarray) -> None:

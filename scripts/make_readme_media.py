@@ -56,7 +56,7 @@ def main() -> None:
   ap.add_argument("--out", default=os.path.join(ROOT, "docs", "style"))
   a = ap.parse_args()
   from input_pipeline.sources import synthetic_motion as sm
-  from tests.golden_weights import save_random_style_weights
+  from tests.helpers.golden_weights import save_random_style_weights
   from vidjax import video_writer
 
   os.makedirs(a.out, exist_ok=True)

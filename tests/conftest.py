@@ -13,8 +13,8 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 # glibc's own malloc for the suite and the main.py processes it starts: its work is mostly compiling, which ran
-# slower with freed memory kept (vidjax/cpu_allocator.py; cold-cache subset, one-off: 142 s against 121 s);
-# tests/test_cpu_allocator.py checks the setting in processes of its own.
+# slower with freed memory kept (vidjax/host_memory.py; cold-cache subset, one-off: 142 s against 121 s);
+# tests/vidjax/test_host_memory.py checks the setting in processes of its own.
 os.environ.setdefault("VIDJAX_KEEP_FREED_MEMORY", "0")
 
 import pathlib

@@ -15,8 +15,10 @@ import sys
 
 import ml_collections
 
+import input_pipeline
 from input_pipeline import sampling
 from input_pipeline.sources import SOURCES
+from vidjax import models
 from vidjax.models import check_model_config, model_config
 
 OPTIMIZERS = ("adamw", "sgd")
@@ -65,10 +67,9 @@ def base_config(model: str = "csn") -> ml_collections.ConfigDict:
   c.input.eval_crops = 1  # 1 (centre) or 3 (along the long side); scores are averaged over clips x crops
   c.input.crop_scale = (0.6, 1.0)
   c.input.crop_aspect = (0.75, 1.333)
-  c.input.flip = True
+  c.input.flip = False  # on for data whose classes a mirror image keeps (ucf101, hmdb51); synthetic_motion's it swaps
   c.input.brightness = 0.0
   c.input.contrast = 0.0
-  c.input.feature_dim = 0  # dataset 'features' only: D of the stored N x D features (num_frames = N), checked
   c.input.mean = 0.45  # applied on device, after uint8 -> float
   c.input.std = 0.225
   c.input.loader_threads = 4
@@ -146,28 +147,13 @@ def load_config_file(ref: str) -> ml_collections.ConfigDict:
   if not os.path.isfile(path):
     raise FileNotFoundError(f"config file {path!r} not found")
   module = _import_file(path, "vidjax_config_" + os.path.splitext(os.path.basename(path))[0])
-  return module.get_config(arg) if arg else module.get_config()
-
-
-def schema_problems(c: ml_collections.ConfigDict) -> list[str]:
-  """Keys of `c` that the schema (base_config of its model) does not have, each with the closest valid key."""
-  model = c.model.name if isinstance(c.get("model"), ml_collections.ConfigDict) and "name" in c.model else "csn"
-  try:
-    schema = base_config(model)
-  except ValueError as e:
-    return [str(e)]
-  problems: list[str] = []
-
-  def walk(node, ref, prefix):
-    for key in node:
-      if key == "sweep" and not prefix:
-        continue  # a sweep config carries its points beside the base run config
-      if key not in ref:
-        problems.append(f"config.{prefix}{key} is not a setting{did_you_mean(key, ref, prefix)}")
-      elif isinstance(node[key], ml_collections.ConfigDict) and isinstance(ref[key], ml_collections.ConfigDict):
-        walk(node[key], ref[key], f"{prefix}{key}.")
-  walk(c, schema, "")
-  return problems
+  if not callable(getattr(module, "get_config", None)):
+    raise ValueError(f"{path}: a config file defines get_config() returning a ConfigDict")
+  config = module.get_config(arg) if arg else module.get_config()
+  if not isinstance(config, ml_collections.ConfigDict):
+    raise ValueError(f"{path}: get_config() returned {type(config).__name__}, not a ConfigDict: start from "
+                     "vidjax.config.base_config()")
+  return config
 
 
 def did_you_mean(key: str, options, prefix: str = "") -> str:
@@ -185,6 +171,26 @@ def check_override(c: ml_collections.ConfigDict, dotted: str) -> str | None:
       where = f"{prefix}." if prefix else ""
       return f"--config.{dotted}: config.{where}{part} is not a setting" + did_you_mean(part, options, where)
     node = node[part]
+  return None
+
+
+def override_problem(argv: list[str]) -> str | None:
+  """The problem with a command line's --config / --config.x overrides, in one line: a config file that cannot be
+  loaded, or an override that names no setting (with the closest valid one)."""
+  ref = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+  if ref is None:
+    return None
+  try:
+    config = load_config_file(ref)
+  except (FileNotFoundError, ValueError) as e:
+    return f"--config={ref}: {' '.join(str(e).split())}"
+  except Exception as e:
+    return f"--config={ref}: {type(e).__name__}: {' '.join(str(e).split())}"
+  for arg in argv:
+    if arg.startswith("--config."):
+      problem = check_override(config, arg[len("--config."):].split("=", 1)[0])
+      if problem:
+        return problem
   return None
 
 
@@ -213,8 +219,28 @@ def read_run_config(workdir: str) -> ml_collections.ConfigDict:
   if not os.path.isfile(path):
     raise FileNotFoundError(f"--workdir {workdir!r} has no config.json: it holds no vidjax run "
                             "(train one with --config=... --workdir=...)")
-  with open(path) as f:
-    return from_dict(json.load(f))
+  try:
+    with open(path, encoding="utf-8") as f:
+      saved = json.load(f)
+    if not isinstance(saved, dict):
+      raise ValueError("not a JSON object")
+    return from_dict(saved)
+  except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as e:
+    raise ValueError(f"{path} is not a vidjax run's config ({type(e).__name__}: {' '.join(str(e).split())[:200]}); "
+                     "restore it from a copy, or pass --config= the file the run was trained with") from None
+
+
+def _model_probe(c: ml_collections.ConfigDict) -> tuple[int, ...]:
+  """An example shape to trace the model on while validating: the clip's, or the feature store's N x D (a stand-in
+  D before the store exists: a head's settings do not depend on it)."""
+  reads = models.reads(c.model)
+  if reads == "features" and SOURCES[c.dataset.name].gives == "frames" and not c.features.out:
+    return (c.features.frames, models.FEATURE_DIMS.get(c.features.backbone, 8))
+  try:
+    shape = input_pipeline.example_shape(c, reads)
+  except ValueError:  # a damaged store: named when it is opened
+    shape = None
+  return shape or (c.features.frames, models.FEATURE_DIMS.get(c.features.backbone, 8))
 
 
 def _fail(setting: str, value, expected: str) -> None:
@@ -223,7 +249,8 @@ def _fail(setting: str, value, expected: str) -> None:
 
 def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count: int = 1,
              check_data_dir: bool = True) -> None:
-  """Raises ValueError naming the first bad setting. Cheap: touches no data.
+  """Raises ValueError naming the first bad setting, before any data is listed, generated or stored: it touches no
+  data, and traces the model on one example's shape (shapes only) so every model value is checked too.
 
   check_data_dir=False (predict, summary): the dataset need not exist any more.
   """
@@ -246,16 +273,13 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
   for key in ("train_split", "eval_split"):
     if c.dataset[key] not in splits:
       _fail(f"dataset.{key}", c.dataset[key], f"choose one of {splits} ('val' needs dataset.val_fraction > 0)")
-  check_model_config(c.model)
   if c.init.path and not os.path.isfile(os.path.join(c.init.path, "weights.json")):
     _fail("init.path", c.init.path, "no converted weights there (weights.json); make them with "
           "`python -m vidjax.weights --pth FILE --arch ARCH --out DIR`")
   for key in ("num_frames", "frame_size", "eval_clips", "frame_stride", "loader_threads"):
     if c.input[key] < 1:
       _fail(f"input.{key}", c.input[key], "must be >= 1")
-  if c.dataset.name == "features" or c.model.name == "feature_head":
-    if c.input.feature_dim < 1:
-      _fail("input.feature_dim", c.input.feature_dim, "a feature store's D (see its features.json) must be set, >= 1")
+  if models.reads(c.model) == "features":
     if (c.input.eval_clips, c.input.eval_crops) != (1, 1):
       _fail("input.eval_clips", c.input.eval_clips, "stored features are one view per video: eval_clips and "
             "eval_crops must be 1 (extract K clips per video to score several)")
@@ -276,8 +300,8 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
     if c.analysis[key] < 1:
       _fail(f"analysis.{key}", c.analysis[key], "must be >= 1")
   fe = c.features
-  if fe.backbone not in ("googlenet", "resnet18", "run"):
-    _fail("features.backbone", fe.backbone, "choose one of ('googlenet', 'resnet18', 'run')")
+  if fe.backbone not in (*models.FEATURE_DIMS, "run"):
+    _fail("features.backbone", fe.backbone, f"choose one of {(*models.FEATURE_DIMS, 'run')}")
   for key in ("frames", "clips", "shard_size", "batch_size", "tsne_max_videos", "knn_k"):
     if fe[key] < 1:
       _fail(f"features.{key}", fe[key], "must be >= 1")
@@ -322,3 +346,4 @@ def validate(c: ml_collections.ConfigDict, process_count: int = 1, device_count:
     _fail("select_metric", c.select_metric, f"choose one of {SELECT_METRICS}")
   if c.eval_every_steps < 0:
     _fail("eval_every_steps", c.eval_every_steps, "must be >= 0 (0 = only at the end)")
+  check_model_config(c.model, _model_probe(c))  # last: the probe takes the input settings checked above

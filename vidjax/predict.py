@@ -18,7 +18,7 @@ import numpy as np
 from absl import logging
 
 import input_pipeline
-from input_pipeline import loader, store
+from input_pipeline import clips, store
 from vidjax import evaluate, metrics
 from vidjax import run as run_lib
 from vidjax.reports import eval_files
@@ -49,8 +49,7 @@ def find_videos(path: str) -> list[str]:
 def _batches(paths: list[str], config: ml_collections.ConfigDict, failures: list[tuple[str, str]],
              read: list[str]) -> Iterator[dict]:
   """Padded, masked batches of eval views; unreadable files go to `failures`, readable ones to `read`."""
-  spec = input_pipeline.store_spec(config)
-  views = loader.EvalClips(input_pipeline.clip_spec(config))
+  spec, views = input_pipeline.store_spec(config), input_pipeline.clip_spec(config)
   size = config.eval_batch_size
   pending: list[dict] = []
   with concurrent.futures.ThreadPoolExecutor(max(1, config.input.loader_threads)) as pool:
@@ -60,7 +59,7 @@ def _batches(paths: list[str], config: ml_collections.ConfigDict, failures: list
         failures.append((path, reason))
         continue
       read.append(path)
-      pending.append(views.map((example, True)))
+      pending.append({"video": clips.eval_views(example, views), "label": np.int32(0), "mask": np.bool_(True)})
       if len(pending) == size:
         yield _stack(pending, size)
         pending = []
@@ -84,7 +83,7 @@ class Predictor:
     self.state, meta = run.checkpointer.restore(run.state, checkpoint)  # latest falls back past an unreadable one
     self.step = int(meta["step"])
     identity = run_lib.identity_of(meta, run.checkpointer)
-    if identity["model"]["name"] == "feature_head":
+    if run_lib.identity_input(identity)["reads"] != "frames":
       run.checkpointer.close()
       raise ValueError(f"--workdir {workdir!r} is a head over stored features: it scores feature stores "
                        "(--mode=eval), not video files; extract a video's features with --mode=extract first")

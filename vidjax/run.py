@@ -14,7 +14,6 @@ import copy
 import dataclasses
 import json
 import os
-from functools import partial
 from typing import Any
 
 import jax
@@ -23,9 +22,8 @@ import numpy as np
 from absl import logging
 
 import input_pipeline
-from vidjax import checkpointing, optim, sharding, steps, weights
+from vidjax import checkpointing, models, sharding, steps, weights
 from vidjax import config as config_lib
-from vidjax.models import build_model
 from vidjax.workdir_lock import WorkdirLock
 
 # What defines a trained model and what its "test" means; eval split, views, store and loader settings may differ.
@@ -52,44 +50,29 @@ class Run:
     if self.lock is not None:
       self.lock.release()
 
-  @property
-  def input_shape(self) -> tuple[int, ...]:
-    return input_shape(self.config)
+  example_shape: tuple[int, ...] = ()  # one example: a clip [T, H, W, C] or stored features [N, D]
 
 
-def reads_features(config: ml_collections.ConfigDict) -> bool:
-  """True when the run's input is a feature store (--mode=extract's), not video frames."""
-  return config.dataset.name == "features" or config.model.name == "feature_head"
+def example_shape(config: ml_collections.ConfigDict, workdir: str | None = None) -> tuple[int, ...]:
+  """One example's shape for a config alone (no listing, no generation): a clip, or the feature store's own N x D;
+  a feature store not extracted yet has the shape --mode=extract will give it (ImageNet backbones)."""
+  reads = models.reads(config.model)
+  shape = input_pipeline.example_shape(config, reads, workdir)
+  if shape is None and config.features.backbone in models.FEATURE_DIMS:
+    shape = (config.features.frames, models.FEATURE_DIMS[config.features.backbone])
+  if shape is None:
+    raise FileNotFoundError("No feature store to read its frames x dimension from: extract it first "
+                            "(--mode=extract with the same --config and --workdir)")
+  return shape
 
 
-def data_config(config: ml_collections.ConfigDict, workdir: str) -> ml_collections.ConfigDict:
-  """The config whose dataset the run reads. A feature_head whose config.dataset names videos reads the store
-  extracted from them: config.features.out, or <workdir>/features where --mode=extract writes by default."""
-  if config.model.name != "feature_head" or config.dataset.name == "features":
-    return config
-  store = os.path.abspath(config.features.out or os.path.join(workdir, "features"))
-  if not os.path.isfile(os.path.join(store, "features.json")):
-    raise FileNotFoundError(f"No feature store at {store}: a feature_head trains on stored features; extract them "
-                            "first with the same --config and --workdir and --mode=extract (or set "
-                            "config.features.out to a store)")
-  c = copy.deepcopy(config)
-  c.dataset.name = "features"
-  c.dataset.data_dir = store
-  return c
-
-
-def input_shape(config: ml_collections.ConfigDict, batch: int = 1) -> tuple[int, ...]:
-  i = config.input
-  if reads_features(config):  # stored features: N rows of D per video
-    return (batch, i.num_frames, i.feature_dim)
-  return (batch, i.num_frames, i.frame_size, i.frame_size, i.channels)
-
-
-def identity(config: ml_collections.ConfigDict, classes: tuple[str, ...], fingerprint: str) -> dict:
+def identity(config: ml_collections.ConfigDict, classes: tuple[str, ...], fingerprint: str,
+             example_shape: tuple[int, ...]) -> dict:
   """What a checkpoint must carry to be used without its dataset (saved in every checkpoint's meta)."""
   i, d = config.input, config.dataset
   return {
       "classes": list(classes),
+      "input": {"reads": models.reads(config.model), "shape": list(example_shape)},
       "clip": {"num_frames": i.num_frames, "frame_size": i.frame_size, "channels": i.channels,
                "train_sampling": i.train_sampling, "frame_stride": i.frame_stride, "mean": i.mean, "std": i.std,
                "store_short_side": d.store_short_side, "store_fps": d.store_fps, "store_max_frames": d.store_max_frames},
@@ -97,6 +80,16 @@ def identity(config: ml_collections.ConfigDict, classes: tuple[str, ...], finger
       "data": {"name": d.name, "split": d.split, "split_seed": d.split_seed, "classes": list(d.classes),
                "fingerprint": fingerprint},
   }
+
+
+def identity_input(identity: dict) -> dict:
+  """{"reads": "frames" | "features", "shape": one example's} of a checkpoint's identity (older ones: from the clip)."""
+  if "input" in identity:
+    return identity["input"]
+  if identity["model"].get("name") in ("feature_head",):
+    raise ValueError("This checkpoint predates recorded input shapes and reads stored features: retrain it")
+  c = identity["clip"]
+  return {"reads": "frames", "shape": [c["num_frames"], c["frame_size"], c["frame_size"], c["channels"]]}
 
 
 def _normalised(section: str, key: str | None, value):
@@ -114,8 +107,9 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
       saved = json.load(f)
     for section, key in IDENTITY_SETTINGS:
       a, b = saved.get(section, {}), current.get(section, {})
-      if key is None:  # the model: name the first setting that differs (ones an older run lacks take defaults)
-        a = {**b, **a} if a.get("name") == b.get("name") else a
+      if key is None:  # the model: name the first setting that differs (ones an older run lacks take defaults;
+        #                ones this vidjax no longer has, such as the compute forms an older run recorded, are dropped)
+        a = {k: v for k, v in {**b, **a}.items() if k in b} if a.get("name") == b.get("name") else a
         key = next((k for k in ["name", *sorted(set(a) | set(b))] if a.get(k) != b.get(k)), None)
         if key is None:
           continue
@@ -162,27 +156,25 @@ def _assemble(config: ml_collections.ConfigDict, workdir: str, splits: tuple[str
   checkpointer = checkpointing.Checkpointer(workdir, config.max_checkpoints_to_keep)
   data = None
   if with_data:
-    data = input_pipeline.open_dataset(data_config(config, workdir),
-                                       splits=splits or (config.dataset.train_split, config.dataset.eval_split),
+    splits = splits or (config.dataset.train_split, config.dataset.eval_split)
+    data = input_pipeline.open_dataset(config, splits=splits, reads=models.reads(config.model), workdir=workdir,
                                        process_index=jax.process_index())
     classes = data.classes
     if len(classes) < 2:
       raise ValueError(f"{data.name} lists {len(classes)} class ({list(classes)}): a classifier needs at least 2; "
                        "check config.dataset.classes and config.dataset.data_dir")
+    shape = data.sources[splits[0]].example_shape(input_pipeline.clip_spec(config))
   else:
-    classes = tuple(saved_identity(checkpointer)["classes"])
-  model = build_model(config.model, len(classes), config.train.compute_dtype)
+    saved = saved_identity(checkpointer)
+    classes, shape = tuple(saved["classes"]), identity_input(saved)["shape"]
+  model = models.build_model(config.model, len(classes), config.train.compute_dtype)
   mesh = sharding.make_mesh()
-  tx, _ = optim.make_optimizer(config.train)
-  init = jax.jit(partial(steps.init_state, model=model, tx=tx, input_shape=input_shape(config),
-                         ema=config.train.ema_decay > 0),
-                 out_shardings=sharding.replicated(mesh))
-  state = init(jax.random.key(config.seed))
+  state = steps.init_from_config(config, model, tuple(shape), mesh)(jax.random.key(config.seed))
   if config.init.path and train:
     state = _init_from_weights(state, config, mesh)
   if train:
     record_config(config, workdir)
-  return Run(config, workdir, mesh, classes, model, state, checkpointer, data, lock)
+  return Run(config, workdir, mesh, classes, model, state, checkpointer, data, lock, tuple(shape))
 
 
 def saved_identity(checkpointer: checkpointing.Checkpointer, step: int | str = "latest") -> dict:

@@ -14,7 +14,7 @@ import optax
 from clu import metrics
 from flax.training import train_state
 
-from vidjax import sharding
+from vidjax import optim, sharding
 from vidjax.losses import weighted_cross_entropy
 
 
@@ -123,6 +123,20 @@ def all_finite(tree: Any) -> jax.Array:
   """True when every float array of the tree (a TrainState: parameters, statistics, optimizer state) is finite."""
   leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
   return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
+
+
+def make_init(model: nn.Module, tx: optax.GradientTransformation, example_shape: tuple[int, ...], mesh: Any = None,
+              ema: bool = False):
+  """init_state jit-wired: rng -> a fresh TrainState for one example of `example_shape`, replicated over the
+  mesh's devices (mesh=None: plain jit). Training, tests and benchmarks all initialise through it."""
+  fn = partial(init_state, model=model, tx=tx, input_shape=(1, *example_shape), ema=ema)
+  return jax.jit(fn) if mesh is None else jax.jit(fn, out_shardings=sharding.replicated(mesh))
+
+
+def init_from_config(config: Any, model: nn.Module, example_shape: tuple[int, ...], mesh: Any = None):
+  """make_init with the optimizer and EMA of `config.train`."""
+  tx, _ = optim.make_optimizer(config.train)
+  return make_init(model, tx, example_shape, mesh, ema=config.train.ema_decay > 0)
 
 
 def make_train_step(mesh: Any = None, *, class_weights: Any, label_smoothing: float = 0.0, mean: float = 0.45,

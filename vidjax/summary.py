@@ -14,6 +14,7 @@ import ml_collections
 import numpy as np
 
 from vidjax.models import build_model
+from vidjax.ops import forms
 from vidjax.optim import is_frozen
 
 
@@ -44,9 +45,9 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
     rows.append({"layer": name, "output": tuple(out.shape[1:]) if out is not None else None, "params": count})
   total = sum(r["params"] for r in rows)
   stats = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(variables.get("batch_stats", {})))
-  # count the convs' own arithmetic, not that of a CPU form (Winograd does fewer multiplications, im2col's padding more)
-  counted = model.clone(conv_impl="xla") if hasattr(model, "conv_impl") else model
-  cost = jax.jit(lambda v, x: counted.apply(v, x, train=False)).lower(variables, x).cost_analysis() or {}
+  # the model as written: XLA's own convs, whatever forms run (Winograd does fewer multiplications, im2col more)
+  with forms.use("xla"):
+    cost = jax.jit(lambda v, x: model.apply(v, x, train=False)).lower(variables, x).cost_analysis() or {}
   cost = cost[0] if isinstance(cost, list) else cost
   tensors = [{"name": ".".join(str(getattr(k, "key", k)) for k in path), "shape": tuple(leaf.shape),
               "count": int(np.prod(leaf.shape)), "frozen": is_frozen(str(getattr(path[0], "key", path[0])))}
@@ -93,11 +94,11 @@ def print_summary(config: ml_collections.ConfigDict | None = None, workdir: str 
   if workdir:
     config = config or config_lib.read_run_config(workdir)
     identity = run_lib.saved_identity(checkpointing.Checkpointer(workdir, config.max_checkpoints_to_keep))
-    num_classes = len(identity["classes"])
+    num_classes, example = len(identity["classes"]), tuple(run_lib.identity_input(identity)["shape"])
   else:
     config_lib.validate(config, check_data_dir=False)
-    num_classes = count_classes(config.dataset)
-  shape = run_lib.input_shape(config)
+    num_classes, example = count_classes(config.dataset), run_lib.example_shape(config)
+  shape = (1, *example)
   s = summarize(build_model(config.model, num_classes, config.train.compute_dtype), shape)
   print(format_summary(f"{config.model.name} ({num_classes} classes)", shape, s), flush=True)
   if tensors:

@@ -20,7 +20,7 @@ from vidjax.reports import plots
 
 def describe_model(run: run_lib.Run) -> dict:
   """Parameter count, size and XLA's FLOP estimate for one clip (logged at start, Scenic-style; kept in checkpoints)."""
-  s = summary.summarize(run.model, run.input_shape)
+  s = summary.summarize(run.model, (1, *run.example_shape))
   return {"parameters": s["parameters"], "size_mb": s["size_mb"], "gflops_per_clip": s["gflops_per_clip"]}
 
 
@@ -50,12 +50,12 @@ def _train(run: run_lib.Run, start_time: float) -> dict:
   counts = data.class_counts[cfg.dataset.train_split]
   class_weights = losses.class_weights(cfg.train.class_weights, counts)
   info = describe_model(run)
-  identity = run_lib.identity(cfg, data.classes, data.fingerprint)
+  identity = run_lib.identity(cfg, data.classes, data.fingerprint, run.example_shape)
   logging.info("Dataset %s: %d classes, train %d / %s %d videos; store %s", data.name, data.num_classes,
                sum(counts), cfg.dataset.eval_split, sum(data.class_counts[cfg.dataset.eval_split]), data.path)
   logging.info("Train class counts %s -> %s class weights %s", counts, cfg.train.class_weights, np.round(class_weights, 3))
   logging.info("Model %s: %s parameters, %.3f GFLOPs per clip %s; %d devices (%s), %d processes",
-               cfg.model.name, f"{info['parameters']:,}", info["gflops_per_clip"], run.input_shape[1:],
+               cfg.model.name, f"{info['parameters']:,}", info["gflops_per_clip"], run.example_shape,
                jax.device_count(), jax.default_backend(), jax.process_count())
   if is_chief:
     writer.write_hparams({k: (v if isinstance(v, (int, float, str, bool)) else str(v))

@@ -27,24 +27,10 @@ import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
 
-from vidjax.models.backbones2d import ResNet2D
-from vidjax.models.cyclegan import ResnetGenerator
-from vidjax.models.googlenet import GoogLeNet
-from vidjax.models.vgg19 import LAYERS, VGG19Features
-from vidjax.models.video_resnet import VideoResNet
+from vidjax.models import ARCHS, CLASSIFIER_ARCHS, build_arch
+from vidjax.models.vgg19 import LAYERS
 from vidjax.pth_reader import read_pth
 
-# torchvision name -> (vidjax module family, its settings)
-ARCHS = {
-    "r2plus1d_18": ("video_resnet", {"arch": "r2plus1d", "depth": 18}),
-    "r3d_18": ("video_resnet", {"arch": "r3d", "depth": 18}),
-    "mc3_18": ("video_resnet", {"arch": "mc3", "depth": 18}),
-    "resnet18": ("resnet2d", {}),
-    "googlenet": ("googlenet", {}),
-    "vgg19": ("vgg19", {}),  # only `features` (Gatys style transfer); the classifier is dropped
-    "cyclegan": ("cyclegan", {}),  # the official CycleGAN release's ResnetGenerator (latest_net_G.pth)
-}
-STYLE_ARCHS = ("vgg19", "cyclegan")  # not classifiers: no fc, used by vidjax.style
 _SKIPPED = {"googlenet": ("aux1.", "aux2."),  # training-only auxiliary classifiers, not in the vidjax model
             "vgg19": ("classifier.",)}
 _CLASSIFIER = ("fc", "head")  # top-level modules whose shape may change with the class count
@@ -102,34 +88,6 @@ def torch_to_flax(state_dict: Mapping[str, np.ndarray]) -> dict:
   return {"params": params, "batch_stats": stats}
 
 
-def torch_lstm_to_flax(state_dict: Mapping[str, np.ndarray], layers: int = 1) -> dict:
-  """torch.nn.LSTM weights -> vidjax.models.lstm.StackedLSTM params."""
-  out = {}
-  for k in range(layers):
-    out[f"l{k}"] = {
-        "ih": {"kernel": np.asarray(state_dict[f"weight_ih_l{k}"]).T, "bias": np.asarray(state_dict[f"bias_ih_l{k}"])},
-        "step": {"hh": {"kernel": np.asarray(state_dict[f"weight_hh_l{k}"]).T,
-                        "bias": np.asarray(state_dict[f"bias_hh_l{k}"])}},
-    }
-  return out
-
-
-def model_for(arch: str, num_classes: int = 0, **settings):
-  """The vidjax module a torchvision architecture converts into, and an input shape to initialise it."""
-  if arch not in ARCHS:
-    raise ValueError(f"--arch={arch!r} is not one of {sorted(ARCHS)}")
-  name, kwargs = ARCHS[arch]
-  if name == "vgg19":
-    return VGG19Features(layers=(list(LAYERS)[-1],)), (1, 32, 32, 3)
-  if name == "cyclegan":
-    return ResnetGenerator(**settings), (1, 32, 32, 3)
-  if name == "resnet2d":
-    return ResNet2D(num_classes=num_classes), (1, 32, 32, 3)
-  if name == "googlenet":
-    return GoogLeNet(num_classes=num_classes), (1, 32, 32, 3)
-  return VideoResNet(num_classes=num_classes, **kwargs), (1, 4, 32, 32, 3)
-
-
 def _shapes(tree) -> dict[tuple[str, ...], tuple[int, ...]]:
   flat = jax.tree_util.tree_flatten_with_path(tree)[0]
   return {tuple(k.key for k in path): tuple(np.shape(v)) for path, v in flat}
@@ -159,14 +117,14 @@ def convert_state_dict(state: Mapping[str, np.ndarray], arch: str, what: str = "
     return _convert_cyclegan(state, what)
   variables = torch_to_flax({k: v for k, v in state.items() if not (skip and k.startswith(skip))})
   if arch == "vgg19":
-    model, shape = model_for(arch)
+    model, shape = build_arch(arch, layers=(list(LAYERS)[-1],))
     check_against(variables, jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(shape))),
                   f"{what} as vgg19 (its `features`)")
     return variables
   if "fc" not in variables["params"]:
     raise ValueError(f"{what} has no classifier (fc.weight): not a torchvision {arch} state dict")
   num_classes = variables["params"]["fc"]["kernel"].shape[1]
-  model, shape = model_for(arch, num_classes)
+  model, shape = build_arch(arch, num_classes)
   reference = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(shape), train=False))
   check_against(variables, reference, f"{what} as {arch}")
   return variables
@@ -188,7 +146,7 @@ def _convert_cyclegan(state: Mapping[str, np.ndarray], what: str) -> dict:
            if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
   settings = cyclegan_settings(state, what)
   variables = {"params": torch_to_flax(state)["params"]}
-  model, shape = model_for("cyclegan", **settings)
+  model, shape = build_arch("cyclegan", **settings)
   reference = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros(shape)))
   check_against(variables, reference, f"{what} as a CycleGAN resnet generator ({settings['blocks']} blocks)")
   return variables
@@ -201,7 +159,7 @@ def describe(variables: dict, arch: str) -> dict:
   if arch == "cyclegan":
     p = variables["params"]
     meta.update(ngf=int(p["model_1"]["kernel"].shape[-1]), blocks=sum(1 for k in p if k.endswith("_conv_block_1")))
-  elif arch not in STYLE_ARCHS:
+  elif arch in CLASSIFIER_ARCHS:
     meta["num_classes"] = int(variables["params"]["fc"]["kernel"].shape[1])
   return meta
 

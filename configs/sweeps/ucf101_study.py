@@ -9,7 +9,10 @@ depthwise + (2+1)D CSN, on the embedded synthetic_motion set by default.
 Every point trains 1,200 steps (batch 16, AdamW at configs/zoo_small.py's rates, cosine) on its input (8 frames
 of 48 x 48 grey) and is evaluated every 200 steps on the held-out scenes (zoo_small's own budget is 600 steps).
 The report written at the end is the study's results table: top-1, top-5, mean class accuracy, macro-F1,
-parameters, size, GFLOPs, training time. README's Results section shows one, with its command and wall time.
+parameters, size, GFLOPs, training time.
+
+Expected: README's results table (one run, 19 min on a 2-core CPU): mean class accuracy 80.2 % for R(2+1)D, 76.5 %
+for the depthwise + (2+1)D CSN, 61.7-65.0 % for the CNN+LSTMs; chance 12.5 %.
 """
 
 from configs import zoo_small

@@ -2,6 +2,8 @@
 
   python main.py --config=configs/sweeps/zoo.py --workdir=runs/zoo --mode=sweep
   python main.py --config=configs/sweeps/zoo.py --workdir=runs/zoo1200 --mode=sweep --config.train.num_steps=1200
+
+Expected: configs/zoo_small.py's docstring (BENCHMARKS.md "The zoo like for like" has every row).
 """
 
 from configs import zoo_small

@@ -1,4 +1,9 @@
-"""Dataset sources: each turns `config.dataset` into a VideoListing of files + labels."""
+"""Dataset sources: `config.dataset.name` -> what it gives (video frames or stored features) and how it opens.
+
+A video source lists files + labels (a VideoListing), which the frame store decodes once; the feature store
+(what --mode=extract wrote) opens as it was written. A model names what it reads (frames or features); a video
+dataset read as features is the store extracted from it (`resolve`).
+"""
 
 from __future__ import annotations
 
@@ -14,20 +19,19 @@ from input_pipeline.sources.listing import VideoListing
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-  list_videos: Callable[..., VideoListing]  # (config.dataset, data_dir, build) -> listing
+  list_videos: Callable[..., VideoListing] | None  # (config.dataset, data_dir, build) -> listing; None: no videos
   needs_data_dir: bool  # False: the source can make its own data
   flip_safe: bool  # False: a horizontal flip changes some labels
   num_classes: int = 0  # known without listing (0: count the class folders under data_dir)
+
+  @property
+  def gives(self) -> str:
+    return "frames" if self.list_videos is not None else "features"
 
 
 def _synthetic(d: ml_collections.ConfigDict, root: str, build: bool) -> VideoListing:
   spec = synthetic_motion.GenerationSpec(num_groups=d.synthetic_groups, clips_per_group=d.synthetic_clips_per_group)
   return synthetic_motion.list_synthetic_motion(root, d.split, spec, workers=d.decode_workers, build=build)
-
-
-def _features(d: ml_collections.ConfigDict, root: str, build: bool) -> VideoListing:
-  raise ValueError(f"config.dataset.name='features' names a feature store ({root}), which holds no videos: "
-                   "analyse or extract from the dataset the store was extracted from")
 
 
 SOURCES: dict[str, Source] = {
@@ -40,7 +44,7 @@ SOURCES: dict[str, Source] = {
     "video_folder": Source(lambda d, root, build: video_folder.list_video_folder(root, d.test_fraction, d.split_seed),
                            needs_data_dir=True, flip_safe=True),
     # what --mode=extract wrote (input_pipeline/feature_store.py): heads over stored features train from it
-    "features": Source(_features, needs_data_dir=True, flip_safe=True),
+    "features": Source(None, needs_data_dir=True, flip_safe=True),
 }
 
 
@@ -66,7 +70,7 @@ def count_classes(d: ml_collections.ConfigDict) -> int:
   """The class count a config implies, without generating or listing any video (for --mode=summary)."""
   if d.classes:
     return len(d.classes)
-  if d.name == "features":
+  if SOURCES[d.name].gives == "features":
     from input_pipeline import feature_store
 
     return len(feature_store.open_store(data_dir(d)).classes)
@@ -86,8 +90,37 @@ def list_videos(d: ml_collections.ConfigDict, build: bool = True) -> VideoListin
   """
   if d.name not in SOURCES:
     raise ValueError(f"config.dataset.name={d.name!r} is not a dataset; choose one of {sorted(SOURCES)}")
+  if SOURCES[d.name].list_videos is None:
+    raise ValueError(f"config.dataset.name={d.name!r} names a feature store ({data_dir(d)}), which holds no videos: "
+                     "name the video dataset the store was extracted from")
   listing = SOURCES[d.name].list_videos(d, data_dir(d), build)
   listing = subsets.select_classes(listing, tuple(d.classes))
   listing = subsets.cap_per_class(listing, "train", d.max_train_per_class, d.split_seed)
   listing = subsets.cap_per_class(listing, "test", d.max_test_per_class, d.split_seed)
   return subsets.carve_validation(listing, d.val_fraction, d.split_seed)
+
+
+def resolve(c: ml_collections.ConfigDict, reads: str, workdir: str | None = None) -> ml_collections.ConfigDict:
+  """The config whose dataset gives what the model reads ("frames" or "features"). A video dataset read as
+  features is the store extracted from it: config.features.out, or <workdir>/features where --mode=extract
+  writes by default."""
+  import copy
+
+  from input_pipeline import feature_store
+
+  gives = SOURCES[c.dataset.name].gives
+  if gives == reads:
+    return c
+  if reads == "frames":
+    raise ValueError(f"config.dataset.name={c.dataset.name!r} is a feature store, but config.model.name="
+                     f"{c.model.name!r} reads video frames: name the video dataset instead")
+  store = feature_store.extracted_path(c.features.out, workdir)
+  if store is None or not os.path.isfile(os.path.join(store, "features.json")):
+    where = store or "config.features.out (unset, and no --workdir)"
+    raise FileNotFoundError(f"No feature store at {where}: config.model.name={c.model.name!r} reads stored features; "
+                            "extract them first with the same --config and --workdir and --mode=extract (or set "
+                            "config.features.out to a store)")
+  out = copy.deepcopy(c)
+  out.dataset.name = "features"
+  out.dataset.data_dir = store
+  return out

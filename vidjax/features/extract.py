@@ -33,9 +33,9 @@ from jax.experimental import multihost_utils
 import input_pipeline
 from input_pipeline import feature_store, loader
 from vidjax import sharding, steps
+from vidjax.models import FEATURE_DIMS, build_arch
 
-IMAGENET_BACKBONES = {"googlenet": ("googlenet", 1024), "resnet18": ("resnet", 512)}
-BACKBONES = (*IMAGENET_BACKBONES, "run")
+BACKBONES = (*FEATURE_DIMS, "run")
 _CLASSIFIERS = ("head", "fc")
 
 
@@ -74,13 +74,12 @@ def _capture(model: nn.Module, variables, x: jax.Array, module_name: str, take_i
 
 def _imagenet_encoder(config: ml_collections.ConfigDict) -> Encoder:
   from vidjax import weights
-  from vidjax.models.backbones2d import make_backbone
 
   f = config.features
-  family, dim = IMAGENET_BACKBONES[f.backbone]
+  dim = FEATURE_DIMS[f.backbone]
   if config.input.channels != 3:
     raise ValueError(f"config.input.channels={config.input.channels}: {f.backbone} takes RGB frames; set it to 3")
-  model = make_backbone(family, module_name=f.backbone)
+  model, _ = build_arch(f.backbone)
   size = config.input.frame_size
   def init():
     return model.init(jax.random.key(0), jnp.zeros((1, size, size, 3)), train=False)
@@ -121,7 +120,7 @@ def _run_encoder(config: ml_collections.ConfigDict) -> Encoder:
   state, meta = run.checkpointer.restore(run.state, f.checkpoint)
   identity = run_lib.identity_of(meta, run.checkpointer)
   run.checkpointer.close()
-  if identity["data"]["name"] == "features":
+  if run_lib.identity_input(identity)["reads"] == "features":
     raise ValueError(f"config.features.run={f.run!r} was trained on stored features, not on video frames")
   data_config = run_lib.with_clip_of(config, identity)  # frames decoded and sized exactly as the run trained
   model, variables = run.model, {"params": steps.eval_params(state), "batch_stats": state.batch_stats}
@@ -161,10 +160,13 @@ def make_encoder(config: ml_collections.ConfigDict) -> Encoder:
 
 
 class _Range:
-  """Records [a, b) of a split, as a source."""
+  """Records [a, b) of a split, as a source (its other attributes: the split's)."""
 
   def __init__(self, source, a: int, b: int):
     self.source, self.a, self.b = source, a, b
+
+  def __getattr__(self, name: str):
+    return getattr(self.source, name)
 
   def __len__(self) -> int:
     return self.b - self.a
@@ -226,12 +228,11 @@ def extract(config: ml_collections.ConfigDict, workdir: str) -> str:
   if f.batch_size % jax.device_count():  # checked here, not in validate(): only extraction uses it
     raise ValueError(f"config.features.batch_size={f.batch_size} is invalid: must be divisible by the "
                      f"{jax.device_count()} devices")
-  if config.dataset.name == "features":
-    raise ValueError("config.dataset.name='features': extraction reads videos; name the video dataset to extract from")
-  out = os.path.abspath(f.out or os.path.join(workdir, "features"))
+  out = feature_store.extracted_path(f.out, workdir)
   encoder = make_encoder(config)
   splits = tuple(f.splits)
-  data = input_pipeline.open_dataset(encoder.data_config, splits=splits, process_index=jax.process_index())
+  data = input_pipeline.open_dataset(encoder.data_config, splits=splits, reads="frames",
+                                     process_index=jax.process_index())
   index = _index(encoder, data, splits, f.shard_size)
   _check_resumable(out, index)
   chief = jax.process_index() == 0

@@ -75,16 +75,12 @@ def tsne(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   import input_pipeline
   from vidjax import config as config_lib
-  from vidjax import run as run_lib
 
-  if not run_lib.reads_features(config):
-    raise ValueError("--mode=tsne reads a feature store: use a feature_head config (configs/frozen_mlp.py) with the "
-                     "--workdir you extracted into, or config.dataset.name='features' with data_dir = the store")
   config_lib.validate(config)
-  config = run_lib.data_config(config, workdir)
   f = config.features
   train_split, eval_split = config.dataset.train_split, config.dataset.eval_split
-  data = input_pipeline.open_dataset(config, splits=(train_split, eval_split))
+  # the feature store of any config: config.dataset itself, or the one extracted from it into the workdir
+  data = input_pipeline.open_dataset(config, splits=(train_split, eval_split), reads="features", workdir=workdir)
   tx, ty = video_vectors(data.sources[train_split], f.tsne_pool, f.tsne_max_videos, config.seed)
   ex, ey = video_vectors(data.sources[eval_split], f.tsne_pool, f.tsne_max_videos, config.seed)
   acc = knn_accuracy(tx, ty, ex, ey, f.knn_k)

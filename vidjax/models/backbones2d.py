@@ -8,13 +8,14 @@ torchvision's module names so its `.pth` weights import by renaming.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from vidjax.models.googlenet import GoogLeNet
-from vidjax.models.layers import Conv2D, max_pool
+from vidjax.models.layers import Conv2D, batch_norm, max_pool
 from vidjax.models.pooling import POOLS, spatial_pool
 
 BACKBONES = ("simple", "vgg", "resnet", "googlenet")
@@ -27,19 +28,14 @@ DEFAULTS = {  # name -> (widths, convs or blocks per stage)
 ACTIVATIONS = {"relu": nn.relu, "leaky_relu": nn.leaky_relu}  # leaky slope 0.01, as torch and flax default
 
 
-def max_pool_2x2(x: jax.Array, impl: str = "auto") -> jax.Array:
-  """2x2/2 max pool (floor mode). On CPU (layers.max_pool) a reshape + max with a mask gradient where sizes are
-  even: XLA:CPU's select-and-scatter (the reduce_window gradient) costs ~27x the forward pass."""
-  return max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), impl=impl)
+def max_pool_2x2(x: jax.Array) -> jax.Array:
+  """2x2/2 max pool (floor mode)."""
+  return max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)))
 
 
-def _bn(train: bool, dtype, name: str) -> nn.BatchNorm:
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)
-
-
-def _conv(features: int, kernel: int, stride: int, dtype, name: str, impl: str, use_bias: bool = False) -> Conv2D:
-  """nn.Conv's parameters, and on CPU the faster forms of layers.conv2d (impl: the model's conv_impl)."""
-  return Conv2D(features, kernel, stride, use_bias=use_bias, impl=impl, dtype=dtype,
+def _conv(features: int, kernel: int, stride: int, dtype, name: str, use_bias: bool = False) -> Conv2D:
+  """nn.Conv's parameters with torchvision's kaiming-normal (fan-out) init."""
+  return Conv2D(features, kernel, stride, use_bias=use_bias, dtype=dtype,
                 kernel_init=nn.initializers.variance_scaling(2.0, "fan_out", "normal"), name=name)
 
 
@@ -53,7 +49,6 @@ class PlainCNN(nn.Module):
   pool: str = "avg"  # avg: global average pool (the studies); grid / flatten keep where things are (pooling.py)
   dtype: jnp.dtype | None = None
   grid: int = 2
-  conv_impl: str = "auto"  # layers.IMPLS: auto takes the CPU forms on CPU
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
@@ -61,11 +56,11 @@ class PlainCNN(nn.Module):
     for s, (width, n) in enumerate(zip(self.widths, self.depths, strict=True)):
       for i in range(n):
         name = f"conv{s + 1}_{i + 1}"
-        x = _conv(width, 3, 1, self.dtype, name, self.conv_impl, use_bias=not self.batch_norm)(x)
+        x = _conv(width, 3, 1, self.dtype, name, use_bias=not self.batch_norm)(x)
         if self.batch_norm:
-          x = _bn(train, self.dtype, f"bn{s + 1}_{i + 1}")(x)
+          x = batch_norm(train, self.dtype, f"bn{s + 1}_{i + 1}")(x)
         x = act(x)
-      x = max_pool_2x2(x, self.conv_impl)
+      x = max_pool_2x2(x)
     return spatial_pool(x, self.pool, self.grid)
 
 
@@ -73,15 +68,14 @@ class BasicBlock2D(nn.Module):
   planes: int
   stride: int
   dtype: jnp.dtype | None = None
-  conv_impl: str = "auto"
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    impl = self.conv_impl
-    y = nn.relu(_bn(train, self.dtype, "bn1")(_conv(self.planes, 3, self.stride, self.dtype, "conv1", impl)(x)))
-    y = _bn(train, self.dtype, "bn2")(_conv(self.planes, 3, 1, self.dtype, "conv2", impl)(y))
+    bn = partial(batch_norm, train, self.dtype)
+    y = nn.relu(bn("bn1")(_conv(self.planes, 3, self.stride, self.dtype, "conv1")(x)))
+    y = bn("bn2")(_conv(self.planes, 3, 1, self.dtype, "conv2")(y))
     if self.stride != 1 or x.shape[-1] != self.planes:
-      x = _bn(train, self.dtype, "downsample_1")(_conv(self.planes, 1, self.stride, self.dtype, "downsample_0", impl)(x))
+      x = bn("downsample_1")(_conv(self.planes, 1, self.stride, self.dtype, "downsample_0")(x))
     return nn.relu(x + y)
 
 
@@ -94,16 +88,14 @@ class ResNet2D(nn.Module):
   dtype: jnp.dtype | None = None
   pool: str = "avg"  # avg is torchvision's; grid keeps a coarse layout (pooling.py)
   grid: int = 2
-  conv_impl: str = "auto"
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    x = nn.relu(_bn(train, self.dtype, "bn1")(_conv(self.widths[0], 7, 2, self.dtype, "conv1", self.conv_impl)(x)))
-    x = max_pool(x, (3, 3), (2, 2), ((1, 1), (1, 1)), impl=self.conv_impl)
+    x = nn.relu(batch_norm(train, self.dtype, "bn1")(_conv(self.widths[0], 7, 2, self.dtype, "conv1")(x)))
+    x = max_pool(x, (3, 3), (2, 2), ((1, 1), (1, 1)))
     for s, (planes, n) in enumerate(zip(self.widths, self.depths, strict=True)):
       for b in range(n):
-        x = BasicBlock2D(planes, 2 if (s > 0 and b == 0) else 1, self.dtype, self.conv_impl,
-                         name=f"layer{s + 1}_{b}")(x, train)
+        x = BasicBlock2D(planes, 2 if (s > 0 and b == 0) else 1, self.dtype, name=f"layer{s + 1}_{b}")(x, train)
     x = spatial_pool(x, self.pool, self.grid)
     if self.num_classes:
       x = nn.Dense(self.num_classes, dtype=jnp.float32, name="fc")(x.astype(jnp.float32))
@@ -112,9 +104,8 @@ class ResNet2D(nn.Module):
 
 def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] = (), batch_norm: bool = False,
                   activation: str = "relu", dtype=None, module_name: str = "backbone", remat: bool = False,
-                  pool: str = "avg", grid: int = 2, conv_impl: str = "auto") -> nn.Module:
-  """widths/depths () take the backbone's defaults (DEFAULTS); remat recomputes activations in the backward pass;
-  conv_impl (layers.IMPLS) picks the convs' and pools' forms (layers.conv2d, layers.max_pool)."""
+                  pool: str = "avg", grid: int = 2) -> nn.Module:
+  """widths/depths () take the backbone's defaults (DEFAULTS); remat recomputes activations in the backward pass."""
   if name not in BACKBONES:
     raise ValueError(f"config.model.backbone={name!r} is not one of {BACKBONES}")
   if activation not in ACTIVATIONS:
@@ -125,7 +116,7 @@ def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] =
     if pool == "flatten":
       raise ValueError("config.model.pool='flatten' is for the simple and vgg backbones; googlenet takes avg or grid")
     cls = nn.remat(GoogLeNet, static_argnums=(2,)) if remat else GoogLeNet
-    return cls(pool=pool, grid=grid, dtype=dtype, conv_impl=conv_impl, name=module_name)
+    return cls(pool=pool, grid=grid, dtype=dtype, name=module_name)
   dw, dd = DEFAULTS[name]
   widths, depths = tuple(widths) or dw, tuple(depths) or dd
   if len(widths) != len(depths):
@@ -136,9 +127,9 @@ def make_backbone(name: str, widths: Sequence[int] = (), depths: Sequence[int] =
     if pool == "flatten":
       raise ValueError("config.model.pool='flatten' is for the simple and vgg backbones; resnet takes avg or grid")
     cls = nn.remat(ResNet2D, static_argnums=(2,)) if remat else ResNet2D
-    return cls(widths, depths, dtype=dtype, pool=pool, grid=grid, conv_impl=conv_impl, name=module_name)
+    return cls(widths, depths, dtype=dtype, pool=pool, grid=grid, name=module_name)
   cls = nn.remat(PlainCNN, static_argnums=(2,)) if remat else PlainCNN
-  return cls(widths, depths, batch_norm, activation, pool, dtype, grid, conv_impl, name=module_name)
+  return cls(widths, depths, batch_norm, activation, pool, dtype, grid, name=module_name)
 
 
 def per_frame(backbone: nn.Module, x: jax.Array, train: bool) -> jax.Array:

@@ -35,13 +35,12 @@ class CNNLSTM(nn.Module):
   lstm_layers: int = 1
   dropout: float = 0.0  # on the frame features and on the last LSTM state
   remat: bool = False  # recompute the backbone's activations in the backward pass
-  conv_impl: str = "auto"  # the backbone's convs (layers.IMPLS): auto takes the CPU forms on CPU, XLA's elsewhere
   dtype: jnp.dtype | None = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     backbone = make_backbone(self.backbone, self.widths, self.depths, self.batch_norm, self.activation, self.dtype,
-                             remat=self.remat, pool=self.pool, grid=self.grid, conv_impl=self.conv_impl)
+                             remat=self.remat, pool=self.pool, grid=self.grid)
     if self.frame_diff:
       x = jnp.concatenate([x, x - jnp.concatenate([x[:, :1], x[:, :-1]], axis=1)], axis=-1)
     f = per_frame(backbone, x, train)

@@ -9,19 +9,18 @@ BatchNorm before the depthwise one. `dw2plus1d` is the UCF101 study's "2D depthw
 
 `depth` selects the paper's stage sizes (26/50/101/152, bottleneck blocks,
 expansion 4); parameter counts are checked against published ones in
-tests/test_model_zoo.py.
+tests/vidjax/models/test_csn.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from vidjax.models.layers import Conv3D, DepthwiseConv3D, Pointwise, max_pool
+from vidjax.models.layers import Conv3D, DepthwiseConv3D, Pointwise, batch_norm, max_pool
 from vidjax.models.pooling import spatial_pool
 
 VARIANTS = ("ir", "ip", "dw2plus1d")
@@ -34,29 +33,30 @@ class CSNBlock(nn.Module):
   strides: Sequence[int]
   variant: str = "ir"
   zero_init_residual: bool = True
-  conv_impl: str = "auto"
   dtype: jnp.dtype | None = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    norm = partial(nn.BatchNorm, use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype)
-    y = nn.relu(norm(name="bn1")(Pointwise(self.mid, dtype=self.dtype, name="conv1")(x)))
+    def norm(name, **kw):
+      return batch_norm(train, self.dtype, name, **kw)
+
+    y = nn.relu(norm("bn1")(Pointwise(self.mid, dtype=self.dtype, name="conv1")(x)))
     if self.variant == "ip":  # 1x1x1 + BN, no ReLU, as in the authors' release (VMZ's "0.3d" block)
-      y = norm(name="bn2_pw")(Pointwise(self.mid, dtype=self.dtype, name="conv2_pw")(y))
+      y = norm("bn2_pw")(Pointwise(self.mid, dtype=self.dtype, name="conv2_pw")(y))
     if self.variant == "dw2plus1d":
       st, sh, sw = self.strides
-      y = DepthwiseConv3D((1, 3, 3), (1, sh, sw), impl=self.conv_impl, dtype=self.dtype, name="conv2_dw_s")(y)
-      y = nn.relu(norm(name="bn2_s")(y))
-      y = DepthwiseConv3D((3, 1, 1), (st, 1, 1), impl=self.conv_impl, dtype=self.dtype, name="conv2_dw_t")(y)
+      y = DepthwiseConv3D((1, 3, 3), (1, sh, sw), self.dtype, name="conv2_dw_s")(y)
+      y = nn.relu(norm("bn2_s")(y))
+      y = DepthwiseConv3D((3, 1, 1), (st, 1, 1), self.dtype, name="conv2_dw_t")(y)
     else:
-      y = DepthwiseConv3D((3, 3, 3), self.strides, impl=self.conv_impl, dtype=self.dtype, name="conv2_dw")(y)
-    y = nn.relu(norm(name="bn2")(y))
+      y = DepthwiseConv3D((3, 3, 3), self.strides, self.dtype, name="conv2_dw")(y)
+    y = nn.relu(norm("bn2")(y))
     y = Pointwise(self.features, dtype=self.dtype, name="conv3")(y)
     # Zero-init of the last BN scale makes each block start as the identity, which
     # keeps deep stacks stable (Goyal et al. 2017); shallow nets learn faster without it.
-    y = norm(name="bn3", scale_init=nn.initializers.zeros if self.zero_init_residual else nn.initializers.ones)(y)
+    y = norm("bn3", scale_init=nn.initializers.zeros if self.zero_init_residual else nn.initializers.ones)(y)
     if x.shape[-1] != self.features or tuple(self.strides) != (1, 1, 1):
-      x = norm(name="bn_proj")(Pointwise(self.features, self.strides, dtype=self.dtype, name="proj")(x))
+      x = norm("bn_proj")(Pointwise(self.features, self.strides, dtype=self.dtype, name="proj")(x))
     return nn.relu(x + y)
 
 
@@ -81,7 +81,6 @@ class CSN(nn.Module):
   grid: int = 2
   dropout: float = 0.0
   remat: bool = False  # recompute each block's activations in the backward pass (memory measured: BENCHMARKS.md)
-  conv_impl: str = "auto"
   dtype: jnp.dtype | None = None
 
   @nn.compact
@@ -91,18 +90,16 @@ class CSN(nn.Module):
     if self.depth and self.depth not in DEPTHS:
       raise ValueError(f"config.model.depth={self.depth} is not one of {sorted(DEPTHS)} (or 0: use stage_blocks)")
     stage_blocks = DEPTHS[self.depth] if self.depth else self.stage_blocks
-    x = Conv3D(self.stem_features, self.stem_kernel, self.stem_strides, impl=self.conv_impl, dtype=self.dtype,
-               name="stem_conv")(x)
-    x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype,
-                             name="stem_bn")(x))
+    x = Conv3D(self.stem_features, self.stem_kernel, self.stem_strides, dtype=self.dtype, name="stem_conv")(x)
+    x = nn.relu(batch_norm(train, self.dtype, "stem_bn")(x))
     if self.stem_pool:
-      x = max_pool(x, (1, 3, 3), (1, 2, 2), ((0, 0), (1, 1), (1, 1)), impl=self.conv_impl)
+      x = max_pool(x, (1, 3, 3), (1, 2, 2), ((0, 0), (1, 1), (1, 1)))
     block_cls = nn.remat(CSNBlock, static_argnums=(2,)) if self.remat else CSNBlock
     for s, (features, blocks) in enumerate(zip(self.stage_features, stage_blocks, strict=True)):
       for b in range(blocks):
         strides = self.stage_strides[s] if b == 0 else (1, 1, 1)
         x = block_cls(features, max(1, features // self.expansion), strides, self.variant, self.zero_init_residual,
-                     self.conv_impl, self.dtype, name=f"stage{s + 1}_block{b + 1}")(x, train)
+                     self.dtype, name=f"stage{s + 1}_block{b + 1}")(x, train)
     x = spatial_pool(x.mean(axis=1), self.pool, self.grid)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     return nn.Dense(self.num_classes, dtype=jnp.float32, name="head")(x.astype(jnp.float32))

@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from vidjax.models.layers import Conv2D, max_pool
+from vidjax.models.layers import Conv2D, batch_norm, max_pool
 from vidjax.models.pooling import spatial_pool
 
 # name -> (1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool projection), torchvision's GoogLeNet
@@ -35,7 +35,7 @@ _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def max_pool_ceil(x: jax.Array, window: int, stride: int, pad: int = 0, impl: str = "auto") -> jax.Array:
+def max_pool_ceil(x: jax.Array, window: int, stride: int, pad: int = 0) -> jax.Array:
   """torch.nn.MaxPool2d(window, stride, pad, ceil_mode=True): extra -inf padding on the bottom/right where the
   last window would start inside the input (but never a window that starts in the padding alone)."""
   def extra(size: int) -> int:
@@ -45,7 +45,7 @@ def max_pool_ceil(x: jax.Array, window: int, stride: int, pad: int = 0, impl: st
     return max(0, (out - 1) * stride + window - (size + 2 * pad))
 
   h, w = x.shape[1:3]
-  return max_pool(x, (window, window), (stride, stride), ((pad, pad + extra(h)), (pad, pad + extra(w))), impl=impl)
+  return max_pool(x, (window, window), (stride, stride), ((pad, pad + extra(h)), (pad, pad + extra(w))))
 
 
 class GoogLeNet(nn.Module):
@@ -56,12 +56,11 @@ class GoogLeNet(nn.Module):
   pool: str = "avg"  # avg is torchvision's; grid keeps a coarse layout (pooling.py)
   grid: int = 2
   dtype: jnp.dtype | None = None
-  conv_impl: str = "auto"  # layers.IMPLS: auto takes the CPU forms on CPU
 
   def _basic(self, x: jax.Array, name: str, features: int, kernel: int, stride: int = 1, train: bool = False):
     # padding (kernel - 1) // 2 = kernel // 2 for its odd kernels, as Conv2D pads
-    x = Conv2D(features, kernel, stride, impl=self.conv_impl, dtype=self.dtype, name=f"{name}_conv")(x)
-    x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-3, dtype=self.dtype, name=f"{name}_bn")(x)
+    x = Conv2D(features, kernel, stride, dtype=self.dtype, name=f"{name}_conv")(x)
+    x = batch_norm(train, self.dtype, f"{name}_bn", epsilon=1e-3)(x)
     return nn.relu(x)
 
   def _inception(self, x: jax.Array, name: str, train: bool) -> jax.Array:
@@ -69,7 +68,7 @@ class GoogLeNet(nn.Module):
     b1 = self._basic(x, f"{name}_branch1", c1, 1, train=train)
     b2 = self._basic(self._basic(x, f"{name}_branch2_0", c3r, 1, train=train), f"{name}_branch2_1", c3, 3, train=train)
     b3 = self._basic(self._basic(x, f"{name}_branch3_0", c5r, 1, train=train), f"{name}_branch3_1", c5, 3, train=train)
-    b4 = self._basic(max_pool_ceil(x, 3, 1, 1, self.conv_impl), f"{name}_branch4_1", cp, 1, train=train)
+    b4 = self._basic(max_pool_ceil(x, 3, 1, 1), f"{name}_branch4_1", cp, 1, train=train)
     return jnp.concatenate([b1, b2, b3, b4], axis=-1)
 
   @nn.compact
@@ -78,16 +77,16 @@ class GoogLeNet(nn.Module):
       mean, std = jnp.asarray(_IMAGENET_MEAN, x.dtype), jnp.asarray(_IMAGENET_STD, x.dtype)
       x = x * (std / 0.5) + (mean - 0.5) / 0.5
     x = self._basic(x, "conv1", 64, 7, 2, train)
-    x = max_pool_ceil(x, 3, 2, impl=self.conv_impl)
+    x = max_pool_ceil(x, 3, 2)
     x = self._basic(x, "conv2", 64, 1, train=train)
     x = self._basic(x, "conv3", 192, 3, train=train)
-    x = max_pool_ceil(x, 3, 2, impl=self.conv_impl)
+    x = max_pool_ceil(x, 3, 2)
     x = self._inception(x, "inception3a", train)
     x = self._inception(x, "inception3b", train)
-    x = max_pool_ceil(x, 3, 2, impl=self.conv_impl)
+    x = max_pool_ceil(x, 3, 2)
     for name in ("inception4a", "inception4b", "inception4c", "inception4d", "inception4e"):
       x = self._inception(x, name, train)
-    x = max_pool_ceil(x, 2, 2, impl=self.conv_impl)
+    x = max_pool_ceil(x, 2, 2)
     x = self._inception(x, "inception5a", train)
     x = self._inception(x, "inception5b", train)
     x = spatial_pool(x, self.pool, self.grid)

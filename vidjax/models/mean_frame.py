@@ -12,22 +12,21 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from vidjax.models.layers import Conv2D
+from vidjax.models.layers import Conv2D, batch_norm
 
 
 class MeanFrameCNN(nn.Module):
   num_classes: int
   features: Sequence[int] = (32, 64, 128)
   dropout: float = 0.0
-  conv_impl: str = "auto"  # layers.IMPLS: auto takes the CPU forms on CPU
   dtype: jnp.dtype | None = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     x = x.mean(axis=1)  # [B, H, W, C]: the order of frames is gone
     for i, f in enumerate(self.features):
-      x = Conv2D(f, 3, 2, impl=self.conv_impl, dtype=self.dtype, name=f"conv{i + 1}")(x)
-      x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name=f"bn{i + 1}")(x))
+      x = Conv2D(f, 3, 2, dtype=self.dtype, name=f"conv{i + 1}")(x)
+      x = nn.relu(batch_norm(train, self.dtype, f"bn{i + 1}")(x))
     x = x.mean(axis=(1, 2))
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     return nn.Dense(self.num_classes, dtype=jnp.float32, name="head")(x.astype(jnp.float32))

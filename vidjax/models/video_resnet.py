@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from vidjax.models.layers import Conv3D
+from vidjax.models.layers import Conv3D, batch_norm
 from vidjax.models.pooling import spatial_pool
 
 ARCHS = ("r3d", "mc3", "r2plus1d")
@@ -29,10 +29,6 @@ def midplanes(inplanes: int, planes: int) -> int:
   return (inplanes * planes * 27) // (inplanes * 9 + 3 * planes)
 
 
-def _bn(train: bool, dtype, name: str) -> nn.BatchNorm:
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=dtype, name=name)
-
-
 def _conv_kind(arch: str, stage: int) -> str:
   if arch == "r2plus1d":
     return "2plus1d"
@@ -42,20 +38,20 @@ def _conv_kind(arch: str, stage: int) -> str:
 
 
 def _conv_unit(x: jax.Array, kind: str, features: int, mid: int, stride: int, train: bool, prefix: str,
-               conv_impl: str, dtype) -> jax.Array:
+               dtype) -> jax.Array:
   """torchvision's conv_builder: a 3x3x3, a 1x3x3, or 1x3x3 -> BN -> ReLU -> 3x1x1 ((2+1)D) conv.
 
   Called inside a block's compact method, so the modules belong to the block and take torchvision's names:
   `<prefix>_0` for a single conv, `<prefix>_0_{0,1,3}` inside the (2+1)D sequence.
   """
-  conv = partial(Conv3D, impl=conv_impl, dtype=dtype)
+  conv = partial(Conv3D, dtype=dtype)
   s = stride
   if kind == "3d":
     return conv(features, (3, 3, 3), (s, s, s), name=f"{prefix}_0")(x)
   if kind == "2d":
     return conv(features, (1, 3, 3), (1, s, s), name=f"{prefix}_0")(x)
   x = conv(mid, (1, 3, 3), (1, s, s), name=f"{prefix}_0_0")(x)
-  x = nn.relu(_bn(train, dtype, f"{prefix}_0_1")(x))
+  x = nn.relu(batch_norm(train, dtype, f"{prefix}_0_1")(x))
   return conv(features, (3, 1, 1), (s, 1, 1), name=f"{prefix}_0_3")(x)
 
 
@@ -65,26 +61,26 @@ class VideoResNetBlock(nn.Module):
   inplanes: int
   planes: int
   stride: int
-  conv_impl: str = "auto"
   dtype: jnp.dtype | None = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    conv = partial(Conv3D, impl=self.conv_impl, dtype=self.dtype)
+    conv = partial(Conv3D, dtype=self.dtype)
+    bn = partial(batch_norm, train, self.dtype)
     unit = partial(_conv_unit, kind=self.kind, mid=midplanes(self.inplanes, self.planes), train=train,
-                   conv_impl=self.conv_impl, dtype=self.dtype)
+                   dtype=self.dtype)
     out_planes = self.planes * _EXPANSION[self.block]
     if self.block == "basic":
-      y = nn.relu(_bn(train, self.dtype, "conv1_1")(unit(x, features=self.planes, stride=self.stride, prefix="conv1")))
-      y = _bn(train, self.dtype, "conv2_1")(unit(y, features=self.planes, stride=1, prefix="conv2"))
+      y = nn.relu(bn("conv1_1")(unit(x, features=self.planes, stride=self.stride, prefix="conv1")))
+      y = bn("conv2_1")(unit(y, features=self.planes, stride=1, prefix="conv2"))
     else:
-      y = nn.relu(_bn(train, self.dtype, "conv1_1")(conv(self.planes, (1, 1, 1), name="conv1_0")(x)))
-      y = nn.relu(_bn(train, self.dtype, "conv2_1")(unit(y, features=self.planes, stride=self.stride, prefix="conv2")))
-      y = _bn(train, self.dtype, "conv3_1")(conv(out_planes, (1, 1, 1), name="conv3_0")(y))
+      y = nn.relu(bn("conv1_1")(conv(self.planes, (1, 1, 1), name="conv1_0")(x)))
+      y = nn.relu(bn("conv2_1")(unit(y, features=self.planes, stride=self.stride, prefix="conv2")))
+      y = bn("conv3_1")(conv(out_planes, (1, 1, 1), name="conv3_0")(y))
     if self.stride != 1 or self.inplanes != out_planes:
       s = self.stride
       ds = (1, s, s) if self.kind == "2d" else (s, s, s)
-      x = _bn(train, self.dtype, "downsample_1")(conv(out_planes, (1, 1, 1), ds, name="downsample_0")(x))
+      x = bn("downsample_1")(conv(out_planes, (1, 1, 1), ds, name="downsample_0")(x))
     return nn.relu(x + y)
 
 
@@ -100,7 +96,6 @@ class VideoResNet(nn.Module):
   grid: int = 2
   dropout: float = 0.0  # before the classifier; torchvision has none
   remat: bool = False
-  conv_impl: str = "auto"
   dtype: jnp.dtype | None = None
 
   @nn.compact
@@ -110,19 +105,20 @@ class VideoResNet(nn.Module):
     if self.depth not in DEPTHS:
       raise ValueError(f"config.model.depth={self.depth} is not one of {sorted(DEPTHS)}")
     block, blocks = DEPTHS[self.depth]
-    conv = partial(Conv3D, impl=self.conv_impl, dtype=self.dtype)
+    conv = partial(Conv3D, dtype=self.dtype)
+    bn = partial(batch_norm, train, self.dtype)
     w0 = self.widths[0]
     if self.arch == "r2plus1d":  # stem: 1x7x7 to 45 channels, then 3x1x1
-      x = nn.relu(_bn(train, self.dtype, "stem_1")(conv(45, (1, 7, 7), (1, 2, 2), name="stem_0")(x)))
-      x = nn.relu(_bn(train, self.dtype, "stem_4")(conv(w0, (3, 1, 1), name="stem_3")(x)))
+      x = nn.relu(bn("stem_1")(conv(45, (1, 7, 7), (1, 2, 2), name="stem_0")(x)))
+      x = nn.relu(bn("stem_4")(conv(w0, (3, 1, 1), name="stem_3")(x)))
     else:
-      x = nn.relu(_bn(train, self.dtype, "stem_1")(conv(w0, (3, 7, 7), (1, 2, 2), name="stem_0")(x)))
+      x = nn.relu(bn("stem_1")(conv(w0, (3, 7, 7), (1, 2, 2), name="stem_0")(x)))
     block_cls = nn.remat(VideoResNetBlock, static_argnums=(2,)) if self.remat else VideoResNetBlock
     inplanes = w0
     for stage, (planes, n) in enumerate(zip(self.widths, blocks, strict=True)):
       for b in range(n):
         stride = 2 if (stage > 0 and b == 0) else 1
-        x = block_cls(block, _conv_kind(self.arch, stage), inplanes, planes, stride, self.conv_impl, self.dtype,
+        x = block_cls(block, _conv_kind(self.arch, stage), inplanes, planes, stride, self.dtype,
                       name=f"layer{stage + 1}_{b}")(x, train)
         inplanes = planes * _EXPANSION[block]
     x = spatial_pool(x.mean(axis=1), self.pool, self.grid)

@@ -76,17 +76,6 @@ def write_predictions(path: str, videos: list[str], probs: np.ndarray, classes: 
                   *[x for c, p in r["top5"] for x in (c, f"{p:.6f}")]])
 
 
-def read_predictions(path: str) -> dict[str, list[tuple[str, float]]]:
-  """video path -> its top-5 (class, probability), from a file write_predictions wrote."""
-  with open(path, newline="") as f:
-    rows = list(csv.DictReader(f))
-  out = {}
-  for r in rows:
-    k = sum(1 for key in r if key.startswith("class_"))
-    out[r["video"]] = [(r[f"class_{j}"], float(r[f"prob_{j}"])) for j in range(1, k + 1)]
-  return out
-
-
 def find(workdir: str) -> list[dict]:
   """Every evaluation recorded in a workdir: {"split", "clips", "crops", "step", "path"}, oldest step first."""
   found = []

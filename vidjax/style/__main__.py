@@ -15,7 +15,7 @@ import sys
 
 from tqdm import tqdm
 
-from vidjax import cpu_allocator
+from vidjax import host_memory
 from vidjax.style.gatys import GatysSettings
 from vidjax.style.transfer import DEFAULT_SIZE, METHODS, StyleJob, stylise_video
 
@@ -61,7 +61,7 @@ def parse(argv: list[str] | None) -> tuple[StyleJob, str]:
 
 def main(argv: list[str] | None = None) -> None:
   job, json_path = parse(argv)
-  cpu_allocator.keep_freed_memory()  # before JAX's CPU backend starts
+  host_memory.keep_freed_memory()  # before JAX's CPU backend starts
   bar = tqdm(unit="frame", desc=job.method, dynamic_ncols=True)
 
   def progress(done: int, total: int) -> None:

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from vidjax.models.vgg19 import VGG19Features
+from vidjax.models import build_arch
 
 CONTENT_LAYER = "relu4_2"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -49,7 +49,7 @@ class Gatys:
   def __init__(self, vgg_variables: dict, settings: GatysSettings = GatysSettings()):
     self.settings = settings
     self.variables = {"params": vgg_variables["params"]}
-    self.net = VGG19Features(layers=(*STYLE_LAYERS, CONTENT_LAYER), pool=settings.pool)
+    self.net, _ = build_arch("vgg19", layers=(*STYLE_LAYERS, CONTENT_LAYER), pool=settings.pool)
     self._features = jax.jit(lambda v, x: self.net.apply(v, x))
 
   def features(self, image: np.ndarray) -> dict[str, jax.Array]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from input_pipeline import decode
 from vidjax import video_writer, weights
-from vidjax.models.cyclegan import ResnetGenerator
+from vidjax.models import build_arch
 from vidjax.style import flow as flow_lib
 from vidjax.style.gatys import Gatys, GatysSettings
 
@@ -131,7 +131,7 @@ def stylise_gatys(frames: list[np.ndarray], style_image: np.ndarray, gatys: Gaty
 def stylise_cyclegan(frames: list[np.ndarray], variables: dict, meta: dict, *, batch_size: int = 8,
                      progress: Progress | None = None) -> list[np.ndarray]:
   """Frames through the generator, `batch_size` at a time in one jit-compiled call (the last batch padded)."""
-  net = ResnetGenerator(ngf=int(meta["ngf"]), blocks=int(meta["blocks"]))
+  net, _ = build_arch("cyclegan", ngf=int(meta["ngf"]), blocks=int(meta["blocks"]))
   params = {"params": variables["params"]}
 
   @jax.jit

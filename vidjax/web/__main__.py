@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 
-from vidjax import cpu_allocator
+from vidjax import host_memory
 from vidjax.web.app import WebSettings, create_app
 
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
   ap.add_argument("--max_upload_mb", type=int, default=d.max_upload_mb)
   ap.add_argument("--max_frames", type=int, default=d.max_frames, help="longest video the page stylises")
   a = ap.parse_args(argv)
-  cpu_allocator.keep_freed_memory()  # before JAX's CPU backend starts
+  host_memory.keep_freed_memory()  # before JAX's CPU backend starts
   if not 0 < a.port < 65536:
     ap.error(f"--port={a.port} is not a port number")
   settings = WebSettings(workdir=a.workdir, checkpoint=a.checkpoint, vgg=a.vgg, styles=a.styles,
