@@ -3,8 +3,13 @@
 "xla": reduce_window, whose gradient XLA lowers to select-and-scatter. "blocks": where the window equals the stride,
 has no padding and divides the sizes (the 2D backbones' 2 x 2 pools), a reshape + max whose gradient is a custom
 one. "masked_slices": the max of the window's shifted strided slices, written as the sum of each slice masked to
-where it is the *first* maximum in window order, the masks computed outside the gradient, so the gradient is a few
-pads and adds. Both CPU forms send the gradient to the element select-and-scatter picks (ties included).
+where it is the *first* maximum in window order, so the gradient is a few pads and adds. Both CPU forms send the
+gradient to the element select-and-scatter picks (ties included).
+
+Both find that element once, as an integer index per window (`_first_max`), and route the gradient by comparing
+integers. Comparing floats instead (x == max(x) in the backward) is wrong under jit: XLA may fuse the producer of x
+(a BatchNorm and activation) into each consumer and recompute it there, so the recomputed x need not equal the
+max it was taken from bit for bit, and a window's gradient is lost or doubled.
 """
 
 from __future__ import annotations
@@ -32,26 +37,37 @@ def _blocks(x, window):
   return x.reshape(*shape, x.shape[-1])
 
 
-def _blocks_max_fwd(x, window):
-  y = _blocks_max(x, window)
-  return y, (x, y)
+def _first_max(parts: list[jax.Array]) -> tuple[jax.Array, jax.Array]:
+  """(max, index of the first maximum) over same-shaped arrays in window order, in one pass: a later element wins
+  only if strictly greater, as select-and-scatter chooses."""
+  best, index = parts[0], jnp.zeros(parts[0].shape, jnp.int32)
+  for i, part in enumerate(parts[1:], 1):
+    better = part > best
+    best, index = jnp.where(better, part, best), jnp.where(better, i, index)
+  return best, index
 
 
-def _blocks_max_bwd(window, res, g):
-  """The gradient goes to the first maximum of each window in row-major order, as select-and-scatter sends it, built
-  from one mask per window position and stacks: JAX's own max gradient (a broadcast compare and divide over the
-  reshaped layout) took far longer on XLA:CPU at the CNN+LSTM's first stage."""
-  x, y = res
-  xb = _blocks(x, window)
-  taken = jnp.zeros(y.shape, bool)
-  grads = {}
+def _window_parts(xb, window) -> list[jax.Array]:
+  """Each window position's elements of the blocked layout, in row-major window order."""
+  parts = []
   for pos in np.ndindex(*window):
     part = xb
     for level, i in reversed(list(enumerate(pos))):  # index the window axes from the last, so earlier ones stay put
       part = lax.index_in_dim(part, i, axis=2 + 2 * level, keepdims=False)
-    first = (part == y) & ~taken
-    taken = taken | first
-    grads[pos] = jnp.where(first, g, jnp.zeros_like(g))
+    parts.append(part)
+  return parts
+
+
+def _blocks_max_fwd(x, window):
+  y, index = _first_max(_window_parts(_blocks(x, window), window))
+  return y, index
+
+
+def _blocks_max_bwd(window, index, g):
+  """The gradient goes to the first maximum of each window in row-major order, as select-and-scatter sends it, built
+  from one mask per window position and stacks: JAX's own max gradient (a broadcast compare and divide over the
+  reshaped layout) took far longer on XLA:CPU at the CNN+LSTM's first stage."""
+  grads = {pos: jnp.where(index == i, g, jnp.zeros_like(g)) for i, pos in enumerate(np.ndindex(*window))}
 
   def assemble(prefix):
     level = len(prefix)
@@ -59,7 +75,9 @@ def _blocks_max_bwd(window, res, g):
       return grads[prefix]
     return jnp.stack([assemble((*prefix, i)) for i in range(window[level])], axis=level + 2)
 
-  return (assemble(()).reshape(x.shape),)
+  blocked = assemble(())
+  return (blocked.reshape(blocked.shape[0], *[blocked.shape[1 + 2 * d] * k for d, k in enumerate(window)],
+                          blocked.shape[-1]),)
 
 
 _blocks_max.defvjp(_blocks_max_fwd, _blocks_max_bwd)
@@ -72,13 +90,10 @@ def _masked_slices(x, window, strides, padding):
   for offsets in np.ndindex(*window):
     limit = (xp.shape[0], *[o + (m - 1) * s + 1 for o, m, s in zip(offsets, out, strides, strict=True)], xp.shape[-1])
     slices.append(lax.slice(xp, (0, *offsets, 0), limit, (1, *strides, 1)))
-  best = lax.stop_gradient(functools.reduce(jnp.maximum, slices))
-  taken = jnp.zeros(best.shape, bool)
-  y = jnp.zeros(best.shape, x.dtype)
-  for sl in slices:
-    first = (lax.stop_gradient(sl) == best) & ~taken
-    taken = taken | first
-    y = y + jnp.where(first, sl, 0)
+  _, index = _first_max([lax.stop_gradient(sl) for sl in slices])
+  y = jnp.zeros(index.shape, x.dtype)
+  for i, sl in enumerate(slices):
+    y = y + jnp.where(index == i, sl, 0)
   return y
 
 
