@@ -111,18 +111,19 @@ def test_cnn_lstm_cpu_forms_compute_the_same_model(backbone):
   widths, depths = {"vgg": ((16, 32, 32, 32), (2, 1, 1, 1))}.get(backbone, ((16, 32, 32, 32), (1, 1, 1, 1)))
   model = CNNLSTM(num_classes=5, backbone=backbone, batch_norm=True, activation="leaky_relu", widths=widths,
                   depths=depths)
-  variables = model.init(jax.random.key(1), x)
+  variables = jax.jit(model.init)(jax.random.key(1), x)
 
   def loss(params, variables, x):
     y, _ = model.apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
     return (y ** 2).sum()
 
-  logits = under("cpu", model.apply, variables, x)
-  grads = {s: under(s, jax.grad(loss), variables["params"], variables, x) for s in ("cpu", "xla")}
+  # each compiled whole from a fresh function: jit's trace cache does not know the forms setting
+  logits = under("cpu", jax.jit(lambda v, x: model.apply(v, x)), variables, x)
+  grads = {s: under(s, jax.jit(jax.grad(loss)), variables["params"], variables, x) for s in ("cpu", "xla")}
   with jax.enable_x64(True), forms.use("xla"):
     v64, x64 = jax.tree.map(lambda a: np.asarray(a, np.float64), (variables, x))
-    logits64 = np.asarray(model.apply(v64, x64))
-    grads64 = jax.tree.map(np.asarray, jax.grad(loss)(v64["params"], v64, x64))  # compared in numpy, float64
+    logits64 = np.asarray(jax.jit(lambda v, x: model.apply(v, x))(v64, x64))
+    grads64 = jax.tree.map(np.asarray, jax.jit(jax.grad(loss))(v64["params"], v64, x64))  # compared in float64
   np.testing.assert_allclose(logits, logits64, rtol=0, atol=1e-5 * float(np.abs(logits64).max()))
   leaves = [jax.tree_util.tree_leaves_with_path(jax.tree.map(np.asarray, g)) for g in (grads["cpu"], grads["xla"], grads64)]
   for (path, got), (_, xla32), (_, want) in zip(*leaves, strict=True):
@@ -140,15 +141,17 @@ def test_googlenet_cpu_forms_compute_xlas_model():
 
   x = jax.random.normal(jax.random.key(0), (2, 32, 32, 3))
   model = GoogLeNet(num_classes=5)
-  variables = model.init(jax.random.key(1), x)
+  variables = jax.jit(model.init)(jax.random.key(1), x)
 
   def loss(params):
-    return (model.apply({**variables, "params": params}, x) ** 2).sum()
+    logits = model.apply({**variables, "params": params}, x)
+    return (logits ** 2).sum(), logits
 
-  logits = {s: under(s, jax.jit(model.apply), variables, x) for s in ("cpu", "xla")}
-  np.testing.assert_allclose(logits["cpu"], logits["xla"], rtol=0, atol=1e-4 * float(np.abs(logits["xla"]).max()))
-  grads = {s: jax.tree_util.tree_leaves_with_path(under(s, jax.jit(jax.grad(loss)), variables["params"]))
-           for s in ("cpu", "xla")}
-  for (path, got), (_, want) in zip(grads["cpu"], grads["xla"], strict=True):
+  # one compiled function per setting gives both the logits and the gradients
+  out = {s: under(s, jax.jit(jax.grad(loss, has_aux=True)), variables["params"]) for s in ("cpu", "xla")}
+  (grads_cpu, logits_cpu), (grads_xla, logits_xla) = out["cpu"], out["xla"]
+  np.testing.assert_allclose(logits_cpu, logits_xla, rtol=0, atol=1e-4 * float(np.abs(logits_xla).max()))
+  leaves = [jax.tree_util.tree_leaves_with_path(g) for g in (grads_cpu, grads_xla)]
+  for (path, got), (_, want) in zip(*leaves, strict=True):
     err, norm = float(np.linalg.norm(np.ravel(got - want))), float(np.linalg.norm(np.ravel(want)))
     assert err <= 1e-3 * norm + 1e-12, (jax.tree_util.keystr(path), err / max(norm, 1e-30))
