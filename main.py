@@ -15,6 +15,7 @@ import dataclasses
 import sys
 from collections.abc import Callable
 
+import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -74,20 +75,21 @@ class Mode:
   needs: tuple[str, ...]  # flags it needs; "a|b" is either
   help: str
   run_config: bool = False  # without --config, the config the workdir's run recorded
+  makes_workdir: bool = False  # writes into --workdir, making it if missing: checked writable before work
 
 
 MODES = {
-    "train": Mode(_train, ("config", "workdir"), "train (resuming), then evaluate"),
+    "train": Mode(_train, ("config", "workdir"), "train (resuming), then evaluate", makes_workdir=True),
     "eval": Mode(_eval, ("workdir",), "evaluate a checkpoint", run_config=True),
     "predict": Mode(_predict, ("workdir", "video"), "classify --video", run_config=True),
     "summary": Mode(_summary, ("config|workdir",), "the model's tables"),
-    "sweep": Mode(_sweep, ("config", "workdir"), "run every point of a sweep config"),
+    "sweep": Mode(_sweep, ("config", "workdir"), "run every point of a sweep config", makes_workdir=True),
     "report": Mode(_report, ("workdir",), "table + figures over a run or a folder of runs"),
     "analyze": Mode(_analyze, ("config", "workdir"), "the dataset's exploratory analysis and health check into "
-                    "WORKDIR/analysis/"),
+                    "WORKDIR/analysis/", makes_workdir=True),
     "extract": Mode(_extract, ("config", "workdir"), "a backbone's features of every video into a feature store "
-                    "(config.features)"),
-    "tsne": Mode(_tsne, ("config", "workdir"), "a t-SNE and k-NN accuracy of a feature store"),
+                    "(config.features)", makes_workdir=True),
+    "tsne": Mode(_tsne, ("config", "workdir"), "a t-SNE and k-NN accuracy of a feature store", makes_workdir=True),
 }
 
 config_flags.DEFINE_config_file(
@@ -115,13 +117,19 @@ def _parse_flags(argv: list[str]) -> list[str]:
   """absl's parser, but a config file that cannot load or a misspelt --config.x override is one line, not a
   traceback."""
   try:
-    return FLAGS(argv)
+    rest = FLAGS(argv)
   except Exception as e:
     from vidjax import config as config_lib
 
     problem = config_lib.override_problem(argv) or " ".join(str(e).split())
     sys.stderr.write(f"main.py: {problem}\n")
     sys.exit(2)
+  if FLAGS["config"].present and not isinstance(FLAGS.config, ml_collections.ConfigDict):  # get_config() gave a dict
+    from vidjax import config as config_lib
+
+    sys.stderr.write(f"main.py: {config_lib.override_problem(argv) or '--config gave no config'}\n")
+    sys.exit(2)
+  return rest
 
 
 def _missing(mode: Mode) -> list[str]:
@@ -153,16 +161,21 @@ def main(argv: list[str]) -> None:
     jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   # after flag parsing: `--help` stays fast
   from vidjax import config as config_lib
+  from vidjax import writable
   from vidjax.ops import forms
 
   if FLAGS.compute_forms:
     forms.set_default(FLAGS.compute_forms)
   try:
+    if mode.makes_workdir:
+      writable.check_folder(FLAGS.workdir, "--workdir")
+    if FLAGS.output and FLAGS.mode == "predict":
+      writable.check_file(FLAGS.output, "--output", (".json", ".csv"))
     config = FLAGS.config
     if config is None and mode.run_config:
       config = config_lib.read_run_config(FLAGS.workdir)
     mode.run(config, FLAGS.workdir)
-  except (ValueError, FileNotFoundError, RuntimeError, OSError) as e:
+  except (ValueError, FileNotFoundError, RuntimeError, OSError, ArithmeticError) as e:
     # our errors name the setting or file and what to do: one line; -v 1 (or a library's own error) keeps the traceback
     if FLAGS.verbosity >= 1 or type(e).__module__.startswith(("jax", "jaxlib", "orbax", "flax")):
       raise

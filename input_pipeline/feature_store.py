@@ -92,7 +92,7 @@ class FeatureRecords:
     if n < 0 or size < 1:
       raise FeatureStoreError(f"{path}/features.json: split {split} has {n} videos in shards of {size}")
     self.shard_size, self.n = size, n
-    self.arrays, self.labels, self.videos = [], [], []
+    self.arrays, self.labels, self.videos, self.shards = [], [], [], []
     for k, (a, b) in enumerate(shard_ranges(n, size)):
       base = os.path.join(path, split, shard_name(k))
       if not os.path.exists(base + ".npy"):
@@ -114,6 +114,7 @@ class FeatureRecords:
         raise FeatureStoreError(f"{base}.json holds the label {bad!r}, not a class index of the store's {num_classes} "
                                 "classes: delete the shard and rerun --mode=extract")
       self.arrays.append(arr)
+      self.shards.append(base + ".npy")
       self.labels += labels
       self.videos += [str(v) for v in videos]
 
@@ -122,7 +123,11 @@ class FeatureRecords:
 
   def __getitem__(self, i: int) -> dict:
     k, j = divmod(int(i), self.shard_size)
-    return {"features": self.arrays[k][j], "label": self.labels[i]}
+    row = self.arrays[k][j]
+    if not np.isfinite(row).all():  # checked as read: a scan at open would read every shard of a large store
+      raise FeatureStoreError(f"{self.shards[k]}: the features of {self.videos[i]!r} (row {j}) hold NaN or infinite "
+                              "values: delete the shard and rerun --mode=extract")
+    return {"features": row, "label": self.labels[i]}
 
   def path(self, i: int) -> str:
     return self.videos[i]

@@ -5,9 +5,11 @@
   python main.py --config=configs/sweeps/hmdb51_study.py --workdir=runs/hmdb51_study_real --mode=sweep \
     --config.dataset.name=hmdb51 --config.dataset.data_dir=/data/hmdb51 --config.input.flip=True
 
-Every point trains into <workdir>/<point> through the usual train path (so each resumes), a finished point is
-skipped, a failed point is recorded with its error while the others go on; <workdir>/sweep.json holds each
-point's status, and the report over all points (vidjax.reports.runs) is written at the end.
+Every point is validated before the first trains, so a bad value in the last point costs no training. Every point
+trains into <workdir>/<point> through the usual train path (so each resumes), a finished point is skipped, a
+failed point is recorded with its error while the others go on; <workdir>/sweep.json holds each point's status,
+the report over all points (vidjax.reports.runs) is written at the end and names the failed ones, and the sweep
+then fails (main.py exits 1) if any point did.
 """
 
 from __future__ import annotations
@@ -53,7 +55,11 @@ def _apply(node: ml_collections.ConfigDict, overrides, where: str, point: str) -
     elif isinstance(node[key], ml_collections.ConfigDict):
       _apply(node[key], value, f"{where}{key}.", point)
     else:
-      node[key] = tuple(value) if isinstance(value, list) else value
+      try:
+        node[key] = tuple(value) if isinstance(value, list) else value
+      except (TypeError, ValueError) as e:
+        raise ValueError(f"sweep point {point!r}: config.{where}{key}={value!r} does not fit the setting, which is "
+                         f"{type(node[key]).__name__} ({' '.join(str(e).split())[:160]})") from None
 
 
 def point_config(base: ml_collections.ConfigDict, name: str, overrides) -> ml_collections.ConfigDict:
@@ -81,16 +87,32 @@ def is_finished(workdir: str, config: ml_collections.ConfigDict) -> bool:
       e["step"] == steps and e["split"] == config.dataset.eval_split for e in eval_files.find(workdir))
 
 
+class SweepFailedError(RuntimeError):
+  """Some points failed; the others ran and the report is written."""
+
+
+def validate_points(todo: list[tuple[str, ml_collections.ConfigDict]]) -> None:
+  """Every point's config checked as its run will check it, before any point trains; the error names the point."""
+  import jax
+
+  for name, c in todo:
+    try:
+      config_lib.validate(c, jax.process_count(), jax.device_count())
+    except ValueError as e:
+      raise ValueError(f"sweep point {name!r}: {e}; no point was trained") from None
+
+
 def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> dict[str, dict]:
   """Runs every point of a sweep config in turn; returns {point: status}. See the module docstring."""
   from vidjax import train
   from vidjax.reports import runs
 
   workdir = os.path.abspath(os.path.expanduser(workdir))
+  todo = points(config)
+  validate_points(todo)
   os.makedirs(workdir, exist_ok=True)
   status_path = os.path.join(workdir, "sweep.json")
   status: dict[str, dict] = {}
-  todo = points(config)
   for i, (name, c) in enumerate(todo, 1):
     point_dir = os.path.join(workdir, name)
     if is_finished(point_dir, c):
@@ -100,7 +122,6 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> dict[str, dict
       logging.info("Sweep point %d/%d %s -> %s", i, len(todo), name, point_dir)
       start = time.time()
       try:
-        config_lib.validate(c)
         result = train.train_and_evaluate(c, point_dir)
         status[name] = {"status": "done", "workdir": point_dir, "seconds": round(time.time() - start, 1),
                         "accuracy": result["accuracy"], "macro_f1": result["macro_f1"]}
@@ -115,7 +136,12 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> dict[str, dict
               else s.get("error", ""))
     lines.append(f"  {name:<28} {s['status']:<20} {detail}")
   print(f"Sweep {workdir}: {len(status)} points\n" + "\n".join(lines), flush=True)
-  if any(s["status"] != "failed" for s in status.values()):
+  failed = [n for n, s in status.items() if s["status"] == "failed"]
+  if len(failed) < len(status):
     files = runs.write_report(workdir)
     print(f"Report: {files['markdown']}", flush=True)
+  if failed:
+    raise SweepFailedError(f"{len(failed)} of {len(status)} sweep points failed ({', '.join(failed)}): each error "
+                           f"is in {status_path} and the log above; rerun the same command to retry them (finished "
+                           "points are skipped)")
   return status

@@ -76,24 +76,46 @@ def test_two_point_sweep_then_report_then_rerun_skips(tiny_config, tmp_path):
   assert before == {p: os.path.getmtime(os.path.join(workdir, p, "checkpoints")) for p in before}
 
 
-def test_a_failed_point_is_recorded_and_the_others_go_on(tiny_config, tmp_path, monkeypatch):
+def test_a_failed_point_is_recorded_the_others_go_on_and_the_sweep_fails(tiny_config, tmp_path, monkeypatch):
   from vidjax import train
 
   calls = []
 
   def fake_train(config, workdir):
     calls.append(os.path.basename(workdir))
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      json.dump(config.to_dict(), f, default=list)
     if config.train.learning_rate > 5e-3:
       raise FloatingPointError("Non-finite training loss at step 3")
     return {"accuracy": 0.5, "macro_f1": 0.4}
 
   monkeypatch.setattr(train, "train_and_evaluate", fake_train)
-  monkeypatch.setattr(runs, "write_report", lambda d: {"markdown": os.path.join(d, "report.md")})
-  status = sweep.run_sweep(_sweep_config(tiny_config), str(tmp_path / "s"))
+  with pytest.raises(sweep.SweepFailedError, match=r"1 of 2 sweep points failed \(lr_high_dropout\): each error is in"):
+    sweep.run_sweep(_sweep_config(tiny_config), str(tmp_path / "s"))
   assert calls == ["lr_low", "lr_high_dropout"]
+  with open(tmp_path / "s" / "sweep.json") as f:
+    status = json.load(f)
   assert status["lr_low"]["status"] == "done"
   assert status["lr_high_dropout"] == {"status": "failed", "workdir": str(tmp_path / "s" / "lr_high_dropout"),
                                        "error": "FloatingPointError: Non-finite training loss at step 3"}
-  with open(tmp_path / "s" / "sweep.json") as f:
-    assert json.load(f) == status
+  md = (tmp_path / "s" / "report.md").read_text()  # the report is written, and names what failed
+  assert "## Failed points (1 of 2)" in md
+  assert "| lr_high_dropout | FloatingPointError: Non-finite training loss at step 3 |" in md
 
+
+def test_a_point_override_of_the_wrong_type_names_its_point(tiny_config):
+  with pytest.raises(ValueError, match=r"sweep point 'fast': config.train.learning_rate='high' does not fit the "
+                                       r"setting, which is float"):
+    sweep.sweep(tiny_config, {"slow": {"train": {"learning_rate": 1e-3}}, "fast": {"train": {"learning_rate": "high"}}})
+
+
+def test_every_point_is_validated_before_the_first_trains(tiny_config, tmp_path, monkeypatch):
+  from vidjax import train
+
+  calls = []
+  monkeypatch.setattr(train, "train_and_evaluate", lambda c, w: calls.append(w))
+  config = sweep.sweep(tiny_config, {"ok": {"train": {"learning_rate": 1e-3}}, "bad": {"train": {"batch_size": 0}}})
+  with pytest.raises(ValueError, match=r"sweep point 'bad': config.train.batch_size=0 is invalid.*no point was trained"):
+    sweep.run_sweep(config, str(tmp_path / "s"))
+  assert calls == [] and not os.path.exists(tmp_path / "s")

@@ -28,8 +28,10 @@ def client(tmp_path):
   assert not os.path.exists(runner.root)  # closing removes every upload and output
 
 
-def _post(client, name: str, data: bytes, **form):
-  return client.post("/api/jobs", data={"video": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
+def _post(client, name: str, data: bytes, headers: dict | None = None, **form):
+  """An upload as the page itself sends it (Flask's test client names the server http://localhost)."""
+  return client.post("/api/jobs", data={"video": (io.BytesIO(data), name), **form}, content_type="multipart/form-data",
+                     headers={"Origin": "http://localhost", **(headers or {})})
 
 
 def test_status_says_what_is_missing_and_how_to_make_it(client):
@@ -63,8 +65,92 @@ def test_only_the_page_and_job_files_are_served(client, tmp_path):
   for url in ("/static/page.js", f"/{secret}", "/api/jobs/../../etc/passwd", "/api/jobs/%2e%2e%2fsecret.txt/video",
               "/api/jobs/0123456789abcdef/download", "/vidjax/web/app.py", "/page.html"):
     r = c.get(url)
-    assert r.status_code == 404 and b"private" not in r.data, url
+    # f"/{secret}" starts "//": a URL naming another host, refused as such (421)
+    assert r.status_code == (421 if url.startswith("//") else 404) and b"private" not in r.data, url
   assert c.get("/").headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_other_sites_cannot_drive_or_read_the_page(client):
+  """A page on another site posts to the server (cross-site request), or reaches 127.0.0.1 under its own name
+  (DNS rebinding) to read the status and results: refused, and nothing is stored."""
+  c, runner = client
+  cross_site = [{"Origin": "http://evil.example"}, {"Origin": "null"}, {"Origin": "http://localhost.evil.example"},
+                {"Origin": "", "Referer": "http://evil.example/page"}, {"Origin": ""}]
+  for headers in cross_site:
+    r = _post(c, "clip.mp4", b"not a video", headers=headers, task="classify")
+    assert r.status_code == 403 and "only from this page itself" in r.get_json()["error"], headers
+  r = _post(c, "clip.mp4", b"not a video", headers={"Origin": "http://evil.example", "Host": "evil.example"},
+            task="classify")
+  assert r.status_code == 421 and "answers only at http://127.0.0.1" in r.get_json()["error"]
+  for url in ("/api/status", "/", "/api/jobs/0123456789abcdef"):
+    r = c.get(url, headers={"Host": "evil.example"})
+    assert r.status_code == 421 and b"classify" not in r.data, url
+  # the page's own request, by Origin or (without one) by Referer, reaches the upload checks
+  assert _post(c, "clip.mp4", b"x", headers={"Origin": "", "Referer": "http://localhost/"},
+               task="classify").status_code == 400
+  assert os.listdir(runner.root) == []
+
+
+def test_a_served_port_must_be_named(tmp_path):
+  app, runner = create_app(WebSettings(port=8765, temp_root=str(tmp_path)))
+  try:
+    c = app.test_client()
+    assert c.get("/api/status", headers={"Host": "127.0.0.1:8765"}).status_code == 200
+    assert c.get("/api/status", headers={"Host": "localhost:8765"}).status_code == 200
+    assert c.get("/api/status", headers={"Host": "127.0.0.1:9999"}).status_code == 421
+    assert c.get("/api/status", headers={"Host": "127.0.0.1"}).status_code == 421
+    r = c.post("/api/jobs", headers={"Host": "127.0.0.1:8765", "Origin": "http://127.0.0.1:9999"})
+    assert r.status_code == 403
+  finally:
+    runner.close()
+
+
+@pytest.mark.parametrize("damage,why", [
+    ("no checkpoints", "has no checkpoint yet"),
+    ("broken config.json", "its config.json is missing or unreadable"),
+    ("best never recorded", "recorded no best checkpoint"),
+])
+def test_a_run_that_cannot_classify_is_not_offered(tmp_path, damage, why):
+  run = tmp_path / "my run"
+  (run / "checkpoints" / "6").mkdir(parents=True)
+  (run / "config.json").write_text('{"model": {"name": "csn"}}')
+  checkpoint = "latest"
+  if damage == "no checkpoints":
+    shutil.rmtree(run / "checkpoints")
+  elif damage == "broken config.json":
+    (run / "config.json").write_text('{"model": ')
+  else:
+    checkpoint = "best"
+  app, runner = create_app(WebSettings(workdir=str(run), checkpoint=checkpoint, temp_root=str(tmp_path)))
+  try:
+    c = app.test_client()
+    caps = c.get("/api/status").get_json()["classify"]
+    assert not caps["ok"] and why in caps["why"] and str(tmp_path) not in caps["why"], caps
+    write_camera_mp4(str(tmp_path / "c.mp4"))
+    r = _post(c, "clip.mp4", (tmp_path / "c.mp4").read_bytes(), task="classify")
+    assert r.status_code == 400 and why in r.get_json()["error"]  # refused before the upload is kept
+    assert os.listdir(runner.root) == []
+  finally:
+    runner.close()
+
+
+def test_job_errors_show_no_server_path(tmp_path):
+  """Whatever a job's error says, the page shows the upload's name and no absolute path of the server."""
+  from vidjax.web.jobs import JobRunner
+
+  workdir = str(tmp_path / "runs" / "csn")
+
+  def fail(job, report):
+    raise FileNotFoundError(f"{job.input} and {workdir}/checkpoints/6 and /etc/vidjax/secret.json: gone")
+
+  runner = JobRunner(fail, root=str(tmp_path), hidden={workdir: "csn"})
+  try:
+    job = runner.submit("classify", "holiday clip.mp4", runner.new_path(".mp4"), {})
+    _wait_for(lambda: job.state == "error", 10, "the job to fail")
+    assert job.message == "holiday clip.mp4 and csn/checkpoints/6 and secret.json: gone", job.message
+    assert str(tmp_path) not in job.public()["message"]
+  finally:
+    runner.close()
 
 
 def _wait_for(check, timeout: float, what: str):

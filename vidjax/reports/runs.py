@@ -145,6 +145,23 @@ def _recall_table(runs: list[dict]) -> list[str]:
   return lines
 
 
+def _failed_points(directory: str) -> list[str]:
+  """The report's section on the sweep points that failed (sweep.json), so a table never hides one."""
+  path = os.path.join(directory, "sweep.json")
+  if not os.path.isfile(path):
+    return []
+  try:
+    with open(path) as f:
+      status = json.load(f)
+    failed = {n: s.get("error", "") for n, s in status.items() if s.get("status") == "failed"}
+  except (OSError, ValueError, AttributeError):
+    return ["", "(sweep.json is unreadable: which points failed is not known)"]
+  if not failed:
+    return []
+  return ["", f"## Failed points ({len(failed)} of {len(status)})", "", "| point | error |", "|---|---|",
+          *(f"| {n} | {e.replace('|', '/')} |" for n, e in failed.items())]
+
+
 def write_report(directory: str) -> dict[str, str]:
   """Writes report.md, report.csv and the figures into `directory`; returns their paths."""
   directory = os.path.abspath(directory)
@@ -192,6 +209,7 @@ def write_report(directory: str) -> dict[str, str]:
   if "per_class_f1" in files:
     lines.append(f"![per-class F1]({os.path.basename(files['per_class_f1'])})")
   lines += _recall_table(with_report)
+  lines += _failed_points(directory)
   with open(files["markdown"], "w") as f:
     f.write("\n".join(lines) + "\n")
   return files

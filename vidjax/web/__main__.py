@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
   if not 0 < a.port < 65536:
     ap.error(f"--port={a.port} is not a port number")
   settings = WebSettings(workdir=a.workdir, checkpoint=a.checkpoint, vgg=a.vgg, styles=a.styles,
-                         generators=a.generators, max_upload_mb=a.max_upload_mb, max_frames=a.max_frames)
+                         generators=a.generators, max_upload_mb=a.max_upload_mb, max_frames=a.max_frames,
+                         port=a.port)
   import waitress
 
   app, runner = create_app(settings)

@@ -3,12 +3,17 @@
 Routes: `/` the page, `/page.js` and `/page.css` its two files, `/api/status` what can be done, `POST /api/jobs` an
 upload, `/api/jobs/<id>` a job's progress, `/api/jobs/<id>/video` (inline, for the preview) and `/download` (as an
 attachment). Nothing else is served: no static folder, and files are found through the job, never from the URL.
+
+Other websites the user visits cannot drive it: every request must name this server's own address in its Host
+header (which defeats DNS rebinding: a page of another site reaching 127.0.0.1 under its own name), and every
+upload must come from this page, as its Origin (or, without one, its Referer) shows.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 from collections.abc import Callable
 
@@ -36,6 +41,7 @@ class WebSettings:
   max_upload_mb: int = 200
   max_frames: int = 750  # longest video it stylises (30 s at 25 fps)
   temp_root: str | None = None  # where the job folder is made (default: the system's temporary folder)
+  port: int = 0  # the port it serves on, which requests must name (0: any, for Flask's test client)
 
 
 def _weights_arch(path: str) -> str:
@@ -54,10 +60,10 @@ def capabilities(s: WebSettings) -> dict:
   if not s.workdir:
     out["classify"] = {"ok": False, "why": "No trained run: start the page with --workdir=RUN (a folder main.py "
                                          "trained) to classify videos."}
-  elif not os.path.isfile(os.path.join(s.workdir, "config.json")):
-    out["classify"] = {"ok": False, "why": f"--workdir={s.workdir} is not a trained run (no config.json)."}
   else:
-    out["classify"] = {"ok": True, "run": os.path.basename(os.path.abspath(s.workdir))}
+    problem = _run_problem(s.workdir, s.checkpoint)
+    out["classify"] = ({"ok": False, "why": problem} if problem
+                       else {"ok": True, "run": os.path.basename(os.path.abspath(s.workdir))})
   styles = sorted(f for f in os.listdir(s.styles) if f.lower().endswith(IMAGE_TYPES)) if os.path.isdir(s.styles) else []
   if _weights_arch(s.vgg) != "vgg19":
     why = (f"VGG-19 weights are not converted yet ({s.vgg}): download torchvision's vgg19-dcbb9e9d.pth and run "
@@ -76,6 +82,39 @@ def capabilities(s: WebSettings) -> dict:
         f"No converted CycleGAN generator in {s.generators}: download an official one (e.g. style_ukiyoe.pth) and run "
         f"python -m vidjax.weights --arch cyclegan --pth style_ukiyoe.pth --out {s.generators}/ukiyoe")}
   return out
+
+
+def _run_problem(workdir: str, checkpoint: str) -> str:
+  """Why the run in `workdir` cannot classify (its config unreadable, no such checkpoint), or "" when it can."""
+  from vidjax import config as config_lib
+
+  name = os.path.basename(os.path.abspath(workdir))
+  try:
+    config_lib.read_run_config(workdir)
+  except (OSError, ValueError):
+    return (f"The run {name} cannot classify: its config.json is missing or unreadable. Start the page with "
+            "--workdir= a folder main.py trained.")
+  ckpt = os.path.join(workdir, "checkpoints")
+  steps = sorted(int(d) for d in os.listdir(ckpt) if d.isdigit()) if os.path.isdir(ckpt) else []
+  if not steps:
+    return f"The run {name} has no checkpoint yet: train it (python main.py --workdir=...) before classifying."
+  if checkpoint == "best" and not os.path.isfile(os.path.join(workdir, "best_checkpoint.json")):
+    return f"The run {name} recorded no best checkpoint: start the page with --checkpoint=latest."
+  if checkpoint.isdigit() and int(checkpoint) not in steps:
+    return f"The run {name} has no checkpoint at step {checkpoint}; it has {steps}."
+  return ""
+
+
+def allowed_hosts(port: int) -> set[str]:
+  """The Host headers that name this server: loopback, by address or as localhost, at its port (any port: 0)."""
+  names = ("127.0.0.1", "localhost", "[::1]")
+  return {f"{n}:{port}" for n in names} if port else set(names)
+
+
+def _origin_of(url: str) -> str:
+  """scheme://host[:port] of a URL, or "" for anything else."""
+  scheme, sep, rest = url.partition("://")
+  return f"{scheme.lower()}://{rest.split('/', 1)[0].lower()}" if sep and rest else ""
 
 
 def _generators(path: str) -> dict[str, str]:
@@ -158,7 +197,9 @@ class _Work:
 def create_app(s: WebSettings) -> tuple[flask.Flask, JobRunner]:
   app = flask.Flask(__name__, static_folder=None)
   app.config["MAX_CONTENT_LENGTH"] = s.max_upload_mb * 2**20 + 2**20  # the form's other fields fit in the extra MiB
-  runner = JobRunner(_Work(s), root=s.temp_root)
+  shown = {os.path.abspath(p): os.path.basename(os.path.abspath(p)) for p in (s.workdir, s.vgg, s.styles, s.generators) if p}
+  runner = JobRunner(_Work(s), root=s.temp_root, hidden=shown)
+  hosts = allowed_hosts(s.port)
 
   def error(message: str, status: int = 400):
     return flask.jsonify({"error": message}), status
@@ -171,11 +212,24 @@ def create_app(s: WebSettings) -> tuple[flask.Flask, JobRunner]:
   def http_error(e):
     return error(e.description or e.name, e.code or 500)
 
+  @app.before_request
+  def this_page_only():
+    """Refuses requests that do not name this server (Host) and uploads that another site's page sent (Origin)."""
+    host = flask.request.host.lower()
+    if (host if s.port else re.sub(r":\d+$", "", host)) not in hosts:
+      return error(f"This page answers only at http://127.0.0.1:{s.port or 'PORT'}/ (the request named {host!r}).", 421)
+    if flask.request.method not in ("GET", "HEAD", "OPTIONS"):
+      origin = flask.request.headers.get("Origin") or _origin_of(flask.request.headers.get("Referer", ""))
+      if origin.lower() != f"http://{host}":
+        return error("Uploads are accepted only from this page itself (this one came from "
+                     f"{origin or 'a page that did not say'}).", 403)
+    return None
+
   @app.after_request
   def headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'self'; media-src 'self'; object-src 'none'"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # other sites see no URL; the page's own requests say it
     return response
 
   @app.get("/")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import queue
+import re
 import secrets
 import shutil
 import tempfile
@@ -15,6 +16,18 @@ import time
 from collections.abc import Callable
 
 JOB_ID_HEX = 16
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/,;:()]+/)+([^\s'\"/,;:()]*)")
+
+
+def public_message(message: str, job: Job, hidden: dict[str, str]) -> str:
+  """An error as the page may show it: one line, no path of the server's. The upload's own path becomes its name,
+  each of `hidden` (a server path -> what to say instead) its stand-in, and any other absolute path its last
+  part."""
+  message = " ".join(message.split())
+  for path, shown in ((job.input, job.name), *sorted(hidden.items(), key=lambda kv: -len(kv[0]))):
+    if path:
+      message = message.replace(path, shown)
+  return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "a folder on the server", message)
 
 
 @dataclasses.dataclass
@@ -40,9 +53,10 @@ class JobRunner:
   """Queue + worker thread. `work(job, report)` does a job's work; report(message) updates what the page shows."""
 
   def __init__(self, work: Callable[[Job, Callable[[str], None]], dict], root: str | None = None,
-               keep_seconds: float = 3600.0, keep_jobs: int = 50):
+               keep_seconds: float = 3600.0, keep_jobs: int = 50, hidden: dict[str, str] | None = None):
     self.root = tempfile.mkdtemp(prefix="vidjax-web-", dir=root)
     self._work, self._keep_seconds, self._keep_jobs = work, keep_seconds, keep_jobs
+    self._hidden = {**(hidden or {}), self.root: "the upload folder"}  # server paths errors must not show
     self._jobs: dict[str, Job] = {}
     self._lock = threading.Lock()
     self._queue: queue.Queue[Job | None] = queue.Queue()
@@ -78,7 +92,7 @@ class JobRunner:
         job.result = self._work(job, report)
         job.state, job.message = "done", "Done"
       except Exception as e:  # the page shows one line; the server keeps serving
-        job.state, job.message = "error", " ".join(str(e).split()) or type(e).__name__
+        job.state, job.message = "error", public_message(str(e), job, self._hidden) or type(e).__name__
         if job.output and os.path.exists(job.output):
           os.remove(job.output)
         job.output = ""
