@@ -36,6 +36,8 @@ SMALL = {
     "frozen_lstm": ("frozen_backbone", {"head": "lstm", "backbone": "simple", "widths": (16, 32), "depths": (1, 1),
                                         "hidden": 32}),
     "mean_frame": ("mean_frame", {}),
+    # VideoMAE's ViT, 4 blocks of width 64 over 2 x 8 x 8 tubelets (4 x 6 x 6 = 144 tokens at 8 x 48 x 48)
+    "videomae_small": ("videomae_b", {"patch": 8, "width": 64, "depth": 4, "heads": 4, "mlp_dim": 128}),
 }
 
 

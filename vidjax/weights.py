@@ -3,6 +3,7 @@
     python -m vidjax.weights --pth r2plus1d_18-91a641e6.pth --arch r2plus1d_18 --out weights/r2plus1d_18
     python -m vidjax.weights --pth vgg19-dcbb9e9d.pth --arch vgg19 --out weights/vgg19          # style transfer
     python -m vidjax.weights --pth style_ukiyoe.pth --arch cyclegan --out weights/cyclegan/ukiyoe  # a generator
+    python -m vidjax.weights --hf videomae-base-finetuned-kinetics --out weights/videomae_k400  # a Hugging Face folder
 
 `.pth` files are parsed without torch and without unpickling (vidjax/pth_reader.py),
 `.npz` with `allow_pickle=False`. vidjax
@@ -247,10 +248,17 @@ def merge_into(variables: dict, loaded: dict, prefix: str = "") -> tuple[dict, l
 
 def main(argv: list[str] | None = None) -> None:
   ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  ap.add_argument("--pth", required=True, help="torchvision state dict (.pth) or .npz of {name: array}")
-  ap.add_argument("--arch", required=True, choices=sorted(ARCHS))
+  source = ap.add_mutually_exclusive_group(required=True)
+  source.add_argument("--pth", help="torchvision state dict (.pth) or .npz of {name: array}; with --arch")
+  source.add_argument("--hf", help="a Hugging Face model folder (config.json + model.safetensors): VideoMAE")
+  ap.add_argument("--arch", choices=sorted(ARCHS))
   ap.add_argument("--out", required=True, help="new directory for the vidjax weights")
   a = ap.parse_args(argv)
+  if a.hf:
+    _import_hf(a.hf, a.out)
+    return
+  if not a.arch:
+    ap.error("--pth needs --arch")
   try:
     variables = convert(a.pth, a.arch)
   except (ValueError, FileNotFoundError) as e:  # PthFormatError included: one line, the file and what is wrong
@@ -264,6 +272,20 @@ def main(argv: list[str] | None = None) -> None:
              a.arch, f"--config.init.path={os.path.abspath(a.out)}" + (
                  " --config.init.prefix=frozen_backbone (or backbone)" if a.arch in ("resnet18", "googlenet") else ""))
   print(f"Wrote {os.path.abspath(a.out)}: {a.arch}, {n:,} parameters. Use it with {use}")
+
+
+def _import_hf(folder: str, out: str) -> None:
+  from vidjax import hf_import
+
+  try:
+    variables, info = hf_import.convert_folder(folder)
+  except (ValueError, FileNotFoundError) as e:
+    sys.exit(f"vidjax.weights: {e}")
+  n = sum(int(np.prod(v.shape)) for v in jax.tree.leaves(variables["params"]))
+  save(variables, out, {**info, "parameters": n, "source": os.path.abspath(folder)})
+  model = ", ".join(f"--config.model.{k}={v}" for k, v in info["settings"].items())
+  print(f"Wrote {os.path.abspath(out)}: VideoMAE, {n:,} parameters, {info['num_classes']} classes. Use it with "
+        f"--config.init.path={os.path.abspath(out)} and the model it holds (configs/videomae_b.py, or {model})")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def _bad(**overrides):
      r"config.dataset.name='kinetics' .* \['features', 'hmdb51', 'synthetic_motion', 'ucf101', 'video_folder'\]"),
     ({"model__name": "vit"},
      r"config.model.name='vit' is not a model; choose one of \['cnn_lstm', 'csn', 'feature_head', 'frozen_features', "
-     r"'mean_frame', 'video_resnet'\]"),
+     r"'mean_frame', 'video_resnet', 'video_vit'\]"),
     ({"dataset__name": "ucf101"}, r"config.dataset.data_dir='' .* set it to the dataset root"),
     ({"dataset__name": "ucf101", "dataset__data_dir": "/no/such/dir"}, r"config.dataset.data_dir='/no/such/dir'.*no such"),
     ({"dataset__split": 4}, r"config.dataset.split=4"),

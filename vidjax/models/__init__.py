@@ -20,6 +20,7 @@ from vidjax.models.googlenet import GoogLeNet
 from vidjax.models.mean_frame import MeanFrameCNN
 from vidjax.models.vgg19 import VGG19Features
 from vidjax.models.video_resnet import VideoResNet
+from vidjax.models.video_vit import VideoViT
 
 MODELS: dict[str, type[nn.Module]] = {
     "cnn_lstm": CNNLSTM,
@@ -28,6 +29,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "frozen_features": FrozenFeatureHead,
     "mean_frame": MeanFrameCNN,
     "video_resnet": VideoResNet,
+    "video_vit": VideoViT,
 }
 _READS_FEATURES = ("feature_head",)  # every other family reads video clips
 
