@@ -52,8 +52,8 @@ def test_every_family_takes_a_grid_head_from_its_config(config_name, overrides, 
     c.model[k] = v
   x = np.zeros((1, 8, 48, 48, 1), np.float32)
   model = build_model(c.model, 8)
-  variables = model.init(jax.random.key(0), x)
-  assert model.apply(variables, x).shape == (1, 8)
+  variables = jax.jit(model.init)(jax.random.key(0), x)  # compiled whole: op by op took tens of seconds
+  assert jax.jit(model.apply)(variables, x).shape == (1, 8)
   params = variables["params"]
   for name in head:
     params = params[name]
