@@ -22,6 +22,8 @@ import os
 
 import numpy as np
 
+from input_pipeline import bounded_json
+
 FORMAT = 1
 MAX_JSON_BYTES = 64 * 2**20  # features.json / shard json larger than this are refused, not read
 
@@ -31,21 +33,8 @@ class FeatureStoreError(ValueError):
 
 
 def _read_json(path: str) -> dict:
-  try:
-    size = os.path.getsize(path)
-  except OSError as e:
-    raise FeatureStoreError(f"{path}: cannot be read ({e.strerror}); is this a feature store written by "
-                            "--mode=extract?") from e
-  if size > MAX_JSON_BYTES:
-    raise FeatureStoreError(f"{path}: {size} bytes, more than a feature store's index can hold; not read")
-  try:
-    with open(path, encoding="utf-8") as f:
-      value = json.load(f)
-  except (ValueError, UnicodeDecodeError) as e:
-    raise FeatureStoreError(f"{path}: not valid JSON ({e}); delete the store and extract again") from e
-  if not isinstance(value, dict):
-    raise FeatureStoreError(f"{path}: expected a JSON object")
-  return value
+  return bounded_json.read_object(path, MAX_JSON_BYTES, FeatureStoreError,
+                                  "is this a feature store written by --mode=extract? (a damaged one: extract again)")
 
 
 def shard_name(k: int) -> str:

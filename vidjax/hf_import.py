@@ -6,10 +6,11 @@ then raw arrays: nothing to unpickle). Families: VideoMAE (`model_type` "videoma
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
+
+from input_pipeline import bounded_json
 
 _MAX_CONFIG_BYTES = 1 << 20
 
@@ -21,15 +22,8 @@ def read_folder(path: str) -> tuple[dict, dict[str, np.ndarray]]:
     if not os.path.isfile(p):
       raise FileNotFoundError(f"{p} is missing: a Hugging Face model folder holds config.json and model.safetensors "
                               "(what save_pretrained writes)")
-  if os.path.getsize(config_path) > _MAX_CONFIG_BYTES:
-    raise ValueError(f"{config_path} is larger than 1 MB: not a model's config")
-  try:
-    with open(config_path, encoding="utf-8") as f:
-      config = json.load(f)
-  except (ValueError, UnicodeDecodeError) as e:
-    raise ValueError(f"{config_path} is not JSON ({e})") from None
-  if not isinstance(config, dict):
-    raise ValueError(f"{config_path} is not a JSON object")
+  config = bounded_json.read_object(config_path, _MAX_CONFIG_BYTES, ValueError,
+                                    "a Hugging Face model folder's config.json is what save_pretrained writes")
   from safetensors import SafetensorError
   from safetensors.numpy import load_file
 
