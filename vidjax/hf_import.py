@@ -86,7 +86,7 @@ def convert_folder(path: str) -> tuple[dict, dict]:
   import jax
   import jax.numpy as jnp
 
-  from vidjax.models.video_vit import VideoViT
+  from vidjax.models import build_model, model_config
   from vidjax.weights import check_against
 
   config, tensors = read_folder(path)
@@ -101,7 +101,7 @@ def convert_folder(path: str) -> tuple[dict, dict]:
                      "VideoMAEForVideoClassification checkpoint of its config.json") from None
   num_classes = int(variables["params"]["head"]["kernel"].shape[1]) if "head" in variables["params"] else 0
   frames, size = int(config.get("num_frames", 16)), int(config.get("image_size", 224))
-  model = VideoViT(num_classes=num_classes, **settings)
+  model = build_model(model_config("video_vit", **settings), num_classes)
   reference = jax.eval_shape(lambda: model.init(jax.random.key(0), jnp.zeros((1, frames, size, size, 3))))
   check_against(variables, reference, f"{path!r} as VideoMAE {settings}")
   labels = config.get("id2label") or {}
