@@ -137,6 +137,14 @@ def _missing(mode: Mode) -> list[str]:
           if not any(getattr(FLAGS, n) for n in need.split("|"))]
 
 
+def _first_process() -> bool:
+  if not FLAGS.distributed:
+    return True
+  import jax
+
+  return jax.process_index() == 0
+
+
 def _quiet_libraries(record) -> bool:
   """Keeps orbax's per-save INFO lines out of the run log; warnings still show."""
   return record.levelno > logging.converter.STANDARD_INFO or "/orbax/" not in record.pathname
@@ -167,7 +175,7 @@ def main(argv: list[str]) -> None:
   if FLAGS.compute_forms:
     forms.set_default(FLAGS.compute_forms)
   try:
-    if mode.makes_workdir:
+    if mode.makes_workdir and _first_process():  # one checker: two making and removing the same folder race
       writable.check_folder(FLAGS.workdir, "--workdir")
     if FLAGS.output and FLAGS.mode == "predict":
       writable.check_file(FLAGS.output, "--output", (".json", ".csv"))
